@@ -1,0 +1,185 @@
+// Store: the temporal graph on RocksDB. Knows nothing of gRPC; speaks absl::Status and the
+// record types of storage/record.proto. Key layout: storage/key_codec.h.
+//
+// Writes go through one committer (Commit): a batch in, one revision out, all of it in a
+// single RocksDB WriteBatch — records, every index entry, the change-log entry, the
+// revision counter and the request-id record together — so a crash never leaves an index
+// disagreeing with its records. The WAL is always on: an acknowledged commit survives a
+// crash of the process; with `sync` it also survives a crash of the machine.
+//
+// Reads take a revision and answer exactly as the store stood after that commit. They run
+// concurrently with each other and with a commit. All methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/key_codec.h"
+#include "storage/record.pb.h"
+#include "storage/valid_time.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Iterator;
+}  // namespace rocksdb
+
+namespace annals::storage {
+
+struct StoreOptions {
+  // fsync the WAL on every commit (survives power loss, not only process crashes).
+  bool sync = false;
+  // How long a committed request_id is remembered for idempotent retries.
+  absl::Duration request_id_ttl = absl::Hours(24 * 7);
+  // RocksDB block cache, bytes.
+  size_t block_cache_bytes = 256 << 20;
+};
+
+struct Retraction {
+  std::string id;
+  std::string reason;
+};
+
+// A batch of writes, validated for shape by the caller; committed whole or not at all.
+// Within a batch, relations may name entities and documents of the same batch.
+struct WriteSet {
+  std::string request_id;   // empty: not idempotent
+  std::string fingerprint;  // digest of the payload, to tell a retry from a reuse
+  std::vector<EntityRecord> entities;
+  std::vector<DocumentRecord> documents;
+  std::vector<RelationRecord> relations;  // an empty id is assigned by the store
+  std::vector<Retraction> retractions;
+};
+
+// A problem with one item, by field path ("relations[2].subject").
+struct ItemError {
+  std::string field;
+  std::string description;
+};
+
+struct CommitResult {
+  // The revision committed; when nothing needed writing, the latest revision checked.
+  int64_t revision = 0;
+  int64_t recorded_at_micros = 0;
+  // The request_id had been committed before with the same payload: nothing was written
+  // now, and this is the first commit's result.
+  bool replayed = false;
+  std::vector<std::string> entity_ids, document_ids, relation_ids;  // request order
+  int entities_written = 0, documents_written = 0, relations_written = 0;
+  int unchanged_count = 0;
+  int written_count() const { return entities_written + documents_written + relations_written; }
+};
+
+// Filters of ListRelations; each non-empty one must match.
+struct RelationFilter {
+  std::string subject, predicate, object_id, document_id;
+  std::vector<int> statuses;  // ClaimStatus values; empty = asserted or unspecified
+  std::optional<DayWindow> window;
+};
+
+struct RelationPage {
+  std::vector<RelationRecord> relations;
+  std::string next_cursor;  // empty at the end
+};
+
+struct NeighborQuery {
+  std::string entity_id;
+  bool outgoing = true, incoming = true;
+  std::vector<std::string> predicates;  // empty = all
+  std::vector<int> statuses;
+  std::optional<DayWindow> window;
+};
+
+struct NeighborHit {
+  RelationRecord relation;
+  bool outgoing = true;  // the entity is the relation's subject
+};
+
+struct NeighborPage {
+  std::vector<NeighborHit> hits;
+  bool truncated = false;
+};
+
+struct EntityPage {
+  std::vector<EntityRecord> entities;
+  std::string next_cursor;
+};
+
+class Store {
+ public:
+  // Opens (creating if missing) the database at `path`. Fails with FAILED_PRECONDITION
+  // when the directory holds an unknown format version.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The newest committed revision (0 for an empty store).
+  int64_t LatestRevision() const { return latest_revision_.load(std::memory_order_acquire); }
+
+  // Resolves a request's as_of_revision: 0 means latest; beyond latest is OUT_OF_RANGE.
+  absl::StatusOr<int64_t> ResolveRevision(int64_t as_of) const;
+
+  // Commits `batch` as one revision. INVALID_ARGUMENT names the first bad item (all of
+  // them in `errors` when given); NOT_FOUND / FAILED_PRECONDITION for a retraction of a
+  // missing / retracted relation; ALREADY_EXISTS for a request_id reused with another
+  // payload. On any error nothing is written.
+  absl::StatusOr<CommitResult> Commit(const WriteSet& batch,
+                                      std::vector<ItemError>* errors = nullptr);
+
+  // The version current at `rev`, or nullopt. GetRelation returns retracted versions too.
+  absl::StatusOr<std::optional<EntityRecord>> GetEntity(std::string_view id, int64_t rev);
+  absl::StatusOr<std::optional<DocumentRecord>> GetDocument(std::string_view id, int64_t rev);
+  absl::StatusOr<std::optional<RelationRecord>> GetRelation(std::string_view id, int64_t rev);
+
+  // Relations visible at `rev` matching `filter`, in index order, after `cursor`.
+  absl::StatusOr<RelationPage> ListRelations(const RelationFilter& filter, int64_t rev,
+                                             std::string_view cursor, int limit);
+
+  // Relations touching an entity at `rev`, outgoing first; at most `limit`.
+  absl::StatusOr<NeighborPage> Neighbors(const NeighborQuery& query, int64_t rev, int limit);
+
+  // Entities with a name term starting with the folded `query` (all when empty), each once.
+  absl::StatusOr<EntityPage> SearchEntities(std::string_view query, std::string_view kind,
+                                            int64_t rev, std::string_view cursor, int limit);
+
+  // The change-log record of one revision.
+  absl::StatusOr<std::optional<ChangeRecord>> GetChange(int64_t rev);
+
+ private:
+  class CommitBuilder;
+  Store() = default;
+
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }
+  // Loads the newest version of `id` at or before `rev` into `out`; false when none.
+  absl::StatusOr<bool> LoadVersion(Cf family, std::string_view id, int64_t rev,
+                                   google::protobuf::Message* out);
+  // Loads the version written at exactly `rev`.
+  absl::StatusOr<bool> LoadExact(Cf family, std::string_view id, int64_t rev,
+                                 google::protobuf::Message* out);
+  // Walks one index family from `from` (inclusive) to `until` (exclusive), calling
+  // `visit(key, tail, value)` for the entries visible at `rev` until it returns false.
+  template <typename Visit>
+  absl::Status ScanIndex(Cf family, const std::string& from, const std::string& until,
+                         int64_t rev, Visit&& visit);
+
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<int64_t> latest_revision_{0};
+  std::mutex commit_mu_;  // one committer at a time
+  int64_t next_relation_ = 1;        // guarded by commit_mu_
+  int64_t last_recorded_micros_ = 0;  // guarded by commit_mu_
+};
+
+}  // namespace annals::storage

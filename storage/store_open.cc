@@ -1,0 +1,129 @@
+// Store::Open and the small read helpers every other part of the store uses.
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include "absl/strings/str_cat.h"
+#include "storage/rocks_status.h"
+#include "storage/status_macros.h"
+#include "storage/store.h"
+
+namespace annals::storage {
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const StoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  db_options.max_background_jobs = 2;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kLZ4Compression;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i)
+    families.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+
+  std::unique_ptr<Store> store(new Store());
+  store->options_ = options;
+  rocksdb::DB* db = nullptr;
+  if (auto s = FromRocks(rocksdb::DB::Open(db_options, path, families, &store->handles_, &db));
+      !s.ok())
+    return s;
+  store->db_.reset(db);
+
+  // Format version: written on creation, checked on every open.
+  std::string value;
+  rocksdb::Status got = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), "format", &value);
+  if (got.IsNotFound()) {
+    std::string v;
+    key::AppendU64(&v, kFormatVersion);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(FromRocks(db->Put(wo, store->cf(Cf::kMeta), "format", v)));
+  } else if (!got.ok()) {
+    return FromRocks(got);
+  } else if (value.size() != 8 || key::ReadU64(value) != kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " holds Annals data of an unknown format version"));
+  }
+
+  for (const char* name : {"revision", "next_relation"}) {
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), name, &value);
+    if (s.IsNotFound()) continue;
+    RETURN_IF_ERROR(FromRocks(s));
+    const auto v = static_cast<int64_t>(key::ReadU64(value));
+    if (std::string_view(name) == "revision")
+      store->latest_revision_.store(v);
+    else
+      store->next_relation_ = v;
+  }
+  if (auto change = store->GetChange(store->LatestRevision()); change.ok() && *change)
+    store->last_recorded_micros_ = (*change)->recorded_at_micros();
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  db_->FlushWAL(true).PermitUncheckedError();
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+}
+
+absl::StatusOr<int64_t> Store::ResolveRevision(int64_t as_of) const {
+  const int64_t latest = LatestRevision();
+  if (as_of < 0) return absl::InvalidArgumentError("as_of_revision: must not be negative");
+  if (as_of == 0) return latest;
+  if (as_of > latest)
+    return absl::OutOfRangeError(absl::StrCat("as_of_revision: ", as_of,
+                                              " is after the latest revision ", latest));
+  return as_of;
+}
+
+absl::StatusOr<bool> Store::LoadVersion(Cf family, std::string_view id, int64_t rev,
+                                        google::protobuf::Message* out) {
+  const std::string prefix = key::VersionPrefix(id);
+  const std::string end = key::PrefixEnd(prefix);
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
+  it->Seek(key::Version(id, rev));
+  if (!it->Valid()) {
+    RETURN_IF_ERROR(FromRocks(it->status()));
+    return false;
+  }
+  if (!out->ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+    return absl::DataLossError(absl::StrCat("unreadable record in ", CfName(family)));
+  return true;
+}
+
+absl::StatusOr<bool> Store::LoadExact(Cf family, std::string_view id, int64_t rev,
+                                      google::protobuf::Message* out) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family), key::Version(id, rev), &value);
+  if (s.IsNotFound()) return false;
+  RETURN_IF_ERROR(FromRocks(s));
+  if (!out->ParseFromString(value))
+    return absl::DataLossError(absl::StrCat("unreadable record in ", CfName(family)));
+  return true;
+}
+
+absl::StatusOr<std::optional<ChangeRecord>> Store::GetChange(int64_t rev) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kChanges), key::Change(rev), &value);
+  if (s.IsNotFound()) return std::optional<ChangeRecord>();
+  RETURN_IF_ERROR(FromRocks(s));
+  ChangeRecord change;
+  if (!change.ParseFromString(value)) return absl::DataLossError("unreadable change record");
+  return std::optional<ChangeRecord>(std::move(change));
+}
+
+}  // namespace annals::storage

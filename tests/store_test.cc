@@ -1,0 +1,503 @@
+// The storage layer on a real RocksDB in a temporary directory.
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/dates.h"
+
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "tests/support/temp_dir.h"
+
+namespace annals::storage {
+namespace {
+
+using annals::testing::TempDir;
+
+Date D(int y, int m = 0, int d = 0) { return annals::testing::MakeDate<Date>(y, m, d); }
+
+EntityRecord Entity(const std::string& id, const std::string& label, std::vector<std::string> aliases = {},
+                    const std::string& kind = "state") {
+  EntityRecord e;
+  e.set_id(id);
+  e.set_label(label);
+  e.set_kind(kind);
+  for (auto& a : aliases) e.add_aliases(a);
+  return e;
+}
+
+DocumentRecord Document(const std::string& id) {
+  DocumentRecord d;
+  d.set_id(id);
+  d.set_title("title of " + id);
+  return d;
+}
+
+RelationRecord Relation(const std::string& id, const std::string& s, const std::string& p, const std::string& o,
+                        std::optional<Date> start = std::nullopt, std::optional<Date> end = std::nullopt) {
+  RelationRecord r;
+  r.set_id(id);
+  r.set_subject(s);
+  r.set_predicate(p);
+  r.set_object_id(o);
+  if (start) *r.mutable_valid()->mutable_start() = *start;
+  if (end) *r.mutable_valid()->mutable_end() = *end;
+  return r;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen(StoreOptions options = {}) {
+    store_.reset();
+    auto opened = Store::Open(dir_.Sub("db"), options);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = std::move(*opened);
+  }
+  CommitResult MustCommit(WriteSet batch) {
+    auto r = store_->Commit(batch);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : CommitResult();
+  }
+  // Ids of ListRelations, all pages, at `rev`.
+  std::vector<std::string> ListIds(const RelationFilter& f, int64_t rev, int page = 1000) {
+    std::vector<std::string> ids;
+    std::string cursor;
+    for (int guard = 0; guard < 10000; ++guard) {
+      auto got = store_->ListRelations(f, rev, cursor, page);
+      EXPECT_TRUE(got.ok()) << got.status();
+      if (!got.ok()) break;
+      for (const auto& r : got->relations) ids.push_back(r.id());
+      if (got->next_cursor.empty()) break;
+      cursor = got->next_cursor;
+    }
+    return ids;
+  }
+  // Two states and a person, committed as revision 1.
+  void AddBasics() {
+    WriteSet w;
+    w.entities = {Entity("pakistan", "Pakistan"), Entity("russia", "Russia", {"Russian Federation"}),
+                  Entity("zardari", "Asif Ali Zardari", {"Zardari"}, "person")};
+    w.documents = {Document("doc-a"), Document("doc-b")};
+    MustCommit(w);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, EveryCommitGetsTheNextRevision) {
+  EXPECT_EQ(store_->LatestRevision(), 0);
+  AddBasics();
+  EXPECT_EQ(store_->LatestRevision(), 1);
+  WriteSet w;
+  w.relations = {Relation("v1", "zardari", "visited", "russia", D(2011, 5), D(2011, 5))};
+  EXPECT_EQ(MustCommit(w).revision, 2);
+  w.relations = {Relation("v2", "zardari", "visited", "russia", D(2011, 9), D(2011, 9))};
+  EXPECT_EQ(MustCommit(w).revision, 3);
+  auto change = store_->GetChange(3);
+  ASSERT_TRUE(change.ok() && change->has_value());
+  ASSERT_EQ((*change)->changes_size(), 1);
+  EXPECT_EQ((*change)->changes(0).id(), "v2");
+  EXPECT_EQ((*change)->changes(0).kind(), ChangeEntry::RELATION_PUT);
+}
+
+TEST_F(StoreTest, WritingARecordIdenticalToItsCurrentVersionWritesNothing) {
+  AddBasics();
+  WriteSet w;
+  w.entities = {Entity("pakistan", "Pakistan")};
+  CommitResult r = MustCommit(w);
+  EXPECT_EQ(r.written_count(), 0);
+  EXPECT_EQ(r.unchanged_count, 1);
+  EXPECT_EQ(r.revision, 1);
+  EXPECT_EQ(store_->LatestRevision(), 1);
+  w.entities = {Entity("pakistan", "Islamic Republic of Pakistan")};
+  EXPECT_EQ(MustCommit(w).revision, 2);
+}
+
+TEST_F(StoreTest, AsOfRevisionReadsSeeEachVersion) {
+  AddBasics();
+  WriteSet w;
+  w.entities = {Entity("pakistan", "Islamic Republic of Pakistan")};
+  MustCommit(w);
+  auto old_version = store_->GetEntity("pakistan", 1);
+  auto new_version = store_->GetEntity("pakistan", 2);
+  ASSERT_TRUE(old_version.ok() && old_version->has_value());
+  ASSERT_TRUE(new_version.ok() && new_version->has_value());
+  EXPECT_EQ((*old_version)->label(), "Pakistan");
+  EXPECT_EQ((*old_version)->revision(), 1);
+  EXPECT_EQ((*new_version)->label(), "Islamic Republic of Pakistan");
+  EXPECT_FALSE(store_->GetEntity("pakistan", 0)->has_value());
+  EXPECT_EQ(store_->ResolveRevision(3).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(*store_->ResolveRevision(0), 2);
+}
+
+TEST_F(StoreTest, ANewVersionOfARelationReplacesItFromItsRevisionOn) {
+  AddBasics();
+  RelationRecord visit = Relation("putin-visit", "zardari", "visited", "pakistan", D(2012, 9), D(2012, 9));
+  visit.set_status(CLAIM_PLANNED);
+  WriteSet w;
+  w.relations = {visit};
+  MustCommit(w);  // 2
+  visit.set_status(CLAIM_POSTPONED);
+  *visit.mutable_valid()->mutable_start() = D(2012, 10);
+  *visit.mutable_valid()->mutable_end() = D(2012, 10);
+  w.relations = {visit};
+  MustCommit(w);  // 3
+  RelationFilter planned;
+  planned.statuses = {CLAIM_PLANNED};
+  RelationFilter postponed;
+  postponed.statuses = {CLAIM_POSTPONED};
+  EXPECT_EQ(ListIds(planned, 2), std::vector<std::string>{"putin-visit"});
+  EXPECT_TRUE(ListIds(planned, 3).empty());
+  EXPECT_EQ(ListIds(postponed, 3), std::vector<std::string>{"putin-visit"});
+  EXPECT_TRUE(ListIds(RelationFilter(), 3).empty()) << "planned and postponed claims are not asserted";
+  EXPECT_EQ((*store_->GetRelation("putin-visit", 2))->status(), CLAIM_PLANNED);
+}
+
+TEST_F(StoreTest, ARetractedRelationDisappearsFromReadsAtAndAfterItsRetraction) {
+  AddBasics();
+  WriteSet w;
+  w.relations = {Relation("v1", "zardari", "visited", "russia", D(2011, 5), D(2011, 5))};
+  MustCommit(w);  // 2
+  WriteSet retract;
+  retract.retractions = {{"v1", "duplicate claim"}};
+  EXPECT_EQ(MustCommit(retract).revision, 3);
+  RelationFilter by_subject;
+  by_subject.subject = "zardari";
+  EXPECT_EQ(ListIds(by_subject, 2), std::vector<std::string>{"v1"});
+  EXPECT_TRUE(ListIds(by_subject, 3).empty());
+  auto got = store_->GetRelation("v1", 3);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->retracted());
+  EXPECT_EQ((*got)->retraction_reason(), "duplicate claim");
+  // Twice is refused; a missing id is NOT_FOUND.
+  EXPECT_EQ(store_->Commit(retract).status().code(), absl::StatusCode::kFailedPrecondition);
+  retract.retractions = {{"nope", ""}};
+  EXPECT_EQ(store_->Commit(retract).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->LatestRevision(), 3);
+}
+
+TEST_F(StoreTest, ABatchWithABadItemWritesNothingAndNamesEveryBadItem) {
+  AddBasics();
+  WriteSet w;
+  w.entities = {Entity("karzai", "Hamid Karzai")};
+  w.relations = {Relation("ok", "zardari", "met", "karzai"),
+                 Relation("bad1", "nobody", "met", "russia"),
+                 Relation("bad2", "zardari", "met", "nowhere")};
+  RelationRecord bad_source = Relation("bad3", "zardari", "met", "russia");
+  auto* src = bad_source.add_sources();
+  src->set_document_id("doc-missing");
+  src->set_begin(0);
+  src->set_end(5);
+  w.relations.push_back(bad_source);
+  std::vector<ItemError> errors;
+  auto r = store_->Commit(w, &errors);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "relations[1].subject: entity 'nobody' does not exist");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[1].field, "relations[2].object_id");
+  EXPECT_EQ(errors[2].field, "relations[3].sources[0].document_id");
+  EXPECT_EQ(store_->LatestRevision(), 1);
+  EXPECT_FALSE(store_->GetEntity("karzai", 1)->has_value());
+  EXPECT_FALSE(store_->GetRelation("ok", 1)->has_value());
+  // The same batch without the bad items commits, entities of the batch included.
+  w.relations.resize(1);
+  EXPECT_EQ(MustCommit(w).revision, 2);
+}
+
+TEST_F(StoreTest, DuplicateIdsInOneBatchAreRejected) {
+  AddBasics();
+  WriteSet w;
+  w.entities = {Entity("a", "A"), Entity("a", "A again")};
+  auto r = store_->Commit(w);
+  EXPECT_EQ(r.status().message(), "entities[1].id: 'a' appears twice in the request");
+}
+
+TEST_F(StoreTest, ARequestIdReplaysItsFirstResultAndRefusesAnotherPayload) {
+  AddBasics();
+  WriteSet w;
+  w.request_id = "req-1";
+  w.fingerprint = "payload-A";
+  w.relations = {Relation("", "zardari", "visited", "russia", D(2011, 5), D(2011, 5))};
+  CommitResult first = MustCommit(w);
+  ASSERT_EQ(first.relation_ids.size(), 1u);
+  CommitResult again = MustCommit(w);
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.revision, first.revision);
+  EXPECT_EQ(again.relation_ids, first.relation_ids);
+  EXPECT_EQ(store_->LatestRevision(), first.revision) << "a replay writes nothing";
+  w.fingerprint = "payload-B";
+  EXPECT_EQ(store_->Commit(w).status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(StoreTest, RequestIdsAreForgottenAfterTheirTimeToLive) {
+  StoreOptions short_memory;
+  short_memory.request_id_ttl = absl::Milliseconds(1);
+  Reopen(short_memory);
+  AddBasics();
+  WriteSet w;
+  w.request_id = "req-ttl";
+  w.fingerprint = "A";
+  w.entities = {Entity("x", "X")};
+  MustCommit(w);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  w.fingerprint = "B";
+  w.entities = {Entity("x", "X2")};
+  CommitResult r = MustCommit(w);
+  EXPECT_FALSE(r.replayed);
+  EXPECT_EQ(r.entities_written, 1);
+}
+
+TEST_F(StoreTest, ServerAssignedRelationIdsSkipIdsClientsTookAndSurviveReopen) {
+  AddBasics();
+  WriteSet w;
+  w.relations = {Relation("r1", "zardari", "met", "russia")};  // a client takes "r1"
+  MustCommit(w);
+  w.relations = {Relation("", "zardari", "met", "pakistan"), Relation("", "zardari", "met", "russia")};
+  CommitResult r = MustCommit(w);
+  EXPECT_EQ(r.relation_ids, (std::vector<std::string>{"r2", "r3"}));
+  Reopen();
+  EXPECT_EQ(store_->LatestRevision(), 3);
+  w.relations = {Relation("", "zardari", "met", "pakistan")};
+  EXPECT_EQ(MustCommit(w).relation_ids, std::vector<std::string>{"r4"});
+  EXPECT_TRUE((*store_->GetRelation("r1", 4)).has_value());
+}
+
+TEST_F(StoreTest, SearchFoldsCaseAndAccentsAndReturnsEachEntityOnce) {
+  WriteSet w;
+  w.entities = {Entity("abdullah-gul", "Abdullah Gül", {"Gul", "President Gül"}, "person"),
+                Entity("gulf", "Gulf States"), Entity("putin", "Vladimir Putin", {}, "person")};
+  MustCommit(w);
+  auto ids = [&](const std::string& q, const std::string& kind = "") {
+    std::vector<std::string> out;
+    std::string cursor;
+    for (;;) {
+      auto page = store_->SearchEntities(q, kind, store_->LatestRevision(), cursor, 1);  // one per page: exercises cursors
+      EXPECT_TRUE(page.ok()) << page.status();
+      for (const auto& e : page->entities) out.push_back(e.id());
+      if (page->next_cursor.empty()) break;
+      cursor = page->next_cursor;
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("GÜL"), (std::vector<std::string>{"abdullah-gul", "gulf"}));
+  EXPECT_EQ(ids("gul", "person"), std::vector<std::string>{"abdullah-gul"});
+  EXPECT_EQ(ids("abdullah g"), std::vector<std::string>{"abdullah-gul"});
+  EXPECT_EQ(ids("putin"), std::vector<std::string>{"putin"});
+  EXPECT_EQ(ids("").size(), 3u);
+  EXPECT_TRUE(ids("zzz").empty());
+  // A renamed entity is found by its new name only, at the new revision.
+  w.entities = {Entity("putin", "V. V. Putin")};
+  MustCommit(w);
+  EXPECT_TRUE(ids("vladimir").empty());
+  auto at1 = store_->SearchEntities("vladimir", "", 1, "", 10);
+  ASSERT_TRUE(at1.ok());
+  EXPECT_EQ(at1->entities.size(), 1u);
+}
+
+TEST_F(StoreTest, NeighborsFollowBothDirectionsAndStopAtTheLimit) {
+  AddBasics();
+  WriteSet w;
+  w.relations = {Relation("a", "zardari", "visited", "russia", D(2011, 5), D(2011, 5)),
+                 Relation("b", "russia", "supports", "pakistan", D(2011)),
+                 Relation("c", "pakistan", "trades_with", "russia", D(2008), D(2008))};
+  MustCommit(w);
+  NeighborQuery q;
+  q.entity_id = "russia";
+  auto all = store_->Neighbors(q, 2, 10);
+  ASSERT_TRUE(all.ok());
+  std::set<std::string> ids;
+  for (const auto& h : all->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
+  EXPECT_EQ(ids, (std::set<std::string>{"a<", "b>", "c<"}));
+  EXPECT_FALSE(all->truncated);
+  q.window = DayWindow{DayNumber(2011, 1, 1), DayNumber(2011, 12, 31), Certainty::kPossibly};
+  auto in_2011 = store_->Neighbors(q, 2, 10);
+  EXPECT_EQ(in_2011->hits.size(), 2u);
+  auto limited = store_->Neighbors(q, 2, 1);
+  EXPECT_EQ(limited->hits.size(), 1u);
+  EXPECT_TRUE(limited->truncated);
+  q.incoming = false;
+  q.window.reset();
+  EXPECT_EQ(store_->Neighbors(q, 2, 10)->hits.size(), 1u);
+}
+
+// --- Indexes agree with records after every kind of write -------------------------------
+//
+// A random history of creates, updates that move index keys (subject, object, predicate,
+// dates, status, sources), retractions and revivals; after it, every ListRelations and
+// Neighbors query at every revision must equal a brute-force filter of the versions the
+// test itself recorded.
+
+struct ModelVersion {
+  int64_t rev;
+  RelationRecord record;
+  bool retracted;
+};
+
+bool RefMatches(const RelationRecord& r, const RelationFilter& f) {
+  if (!f.subject.empty() && r.subject() != f.subject) return false;
+  if (!f.predicate.empty() && r.predicate() != f.predicate) return false;
+  if (!f.object_id.empty() && r.object_id() != f.object_id) return false;
+  if (!f.document_id.empty()) {
+    bool cited = false;
+    for (const auto& s : r.sources()) cited = cited || s.document_id() == f.document_id;
+    if (!cited) return false;
+  }
+  const int status = r.status();
+  if (f.statuses.empty() ? (status != 0 && status != 1)
+                         : std::find(f.statuses.begin(), f.statuses.end(), status) == f.statuses.end())
+    return false;
+  if (f.window) {
+    // Written out here again, independently of valid_time.cc.
+    auto b = *BoundsOf(r.valid());
+    const auto& w = *f.window;
+    if (w.mode == Certainty::kPossibly) {
+      if (!(b.s_lo <= w.w_hi && b.e_hi >= w.w_lo)) return false;
+    } else {
+      if (!(std::min(b.s_hi, b.e_hi) <= w.w_hi && std::max(b.s_lo, b.e_lo) >= w.w_lo)) return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
+  const std::vector<std::string> people = {"e0", "e1", "e2", "e3", "e4"};
+  const std::vector<std::string> predicates = {"met", "visited", "signed"};
+  const std::vector<std::string> docs = {"d0", "d1", "d2"};
+  WriteSet setup;
+  for (const auto& id : people) setup.entities.push_back(Entity(id, "Entity " + id));
+  for (const auto& id : docs) setup.documents.push_back(Document(id));
+  MustCommit(setup);
+
+  std::mt19937 rng(42);
+  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  std::map<std::string, std::vector<ModelVersion>> model;
+  auto random_relation = [&](const std::string& id) {
+    RelationRecord r = Relation(id, people[pick(5)], predicates[pick(3)], people[pick(5)]);
+    const int year = 2005 + pick(8);
+    switch (pick(4)) {
+      case 0: *r.mutable_valid()->mutable_start() = D(year); break;
+      case 1:
+        *r.mutable_valid()->mutable_start() = D(year, 1 + pick(12));
+        *r.mutable_valid()->mutable_end() = D(year + pick(3));
+        break;
+      case 2: r.mutable_valid()->set_start_unknown(true); *r.mutable_valid()->mutable_end() = D(year); break;
+      default: break;  // always
+    }
+    r.set_status(static_cast<ClaimStatus>(pick(3)));
+    for (int i = pick(3); i > 0; --i) {
+      auto* s = r.add_sources();
+      s->set_document_id(docs[pick(3)]);
+      s->set_begin(0);
+      s->set_end(10);
+    }
+    return r;
+  };
+  for (int step = 0; step < 150; ++step) {
+    WriteSet w;
+    const std::string id = "rel" + std::to_string(pick(25));
+    auto& history = model[id];
+    const bool live = !history.empty() && !history.back().retracted;
+    if (live && pick(4) == 0) {
+      w.retractions = {{id, "test"}};
+    } else {
+      w.relations = {random_relation(id)};
+    }
+    CommitResult r = MustCommit(w);
+    if (r.written_count() == 0) continue;
+    if (!w.retractions.empty())
+      history.push_back({r.revision, history.back().record, true});
+    else
+      history.push_back({r.revision, w.relations[0], false});
+  }
+
+  std::vector<RelationFilter> filters;
+  filters.push_back({});
+  for (const auto& p : people) {
+    RelationFilter f;
+    f.subject = p;
+    filters.push_back(f);
+    f.predicate = "met";
+    filters.push_back(f);
+    RelationFilter g;
+    g.object_id = p;
+    filters.push_back(g);
+  }
+  for (const auto& p : predicates) {
+    RelationFilter f;
+    f.predicate = p;
+    f.statuses = {0, 1, 2};
+    filters.push_back(f);
+  }
+  for (const auto& d : docs) {
+    RelationFilter f;
+    f.document_id = d;
+    filters.push_back(f);
+  }
+  const size_t plain = filters.size();
+  for (size_t i = 0; i < plain; ++i)
+    for (auto mode : {Certainty::kPossibly, Certainty::kCertainly}) {
+      RelationFilter f = filters[i];
+      f.window = DayWindow{DayNumber(2008, 1, 1), DayNumber(2009, 6, 30), mode};
+      filters.push_back(f);
+    }
+
+  const int64_t latest = store_->LatestRevision();
+  for (int64_t rev = 1; rev <= latest; rev += 3) {
+    std::vector<RelationRecord> visible;
+    for (const auto& [id, history] : model) {
+      const ModelVersion* current = nullptr;
+      for (const auto& v : history)
+        if (v.rev <= rev) current = &v;
+      if (current && !current->retracted) visible.push_back(current->record);
+    }
+    for (const auto& f : filters) {
+      std::multiset<std::string> want;
+      for (const auto& r : visible)
+        if (RefMatches(r, f)) want.insert(r.id());
+      auto got_ids = ListIds(f, rev, 4);
+      std::multiset<std::string> got(got_ids.begin(), got_ids.end());
+      ASSERT_EQ(got, want) << "rev " << rev << " subject=" << f.subject << " object=" << f.object_id
+                           << " predicate=" << f.predicate << " document=" << f.document_id
+                           << " window=" << f.window.has_value();
+    }
+    for (const auto& p : people) {
+      NeighborQuery q;
+      q.entity_id = p;
+      q.statuses = {0, 1, 2};
+      std::multiset<std::string> want, got;
+      for (const auto& r : visible) {
+        if (r.subject() == p) want.insert(r.id() + ">");
+        if (r.object_id() == p) want.insert(r.id() + "<");
+      }
+      auto page = store_->Neighbors(q, rev, 1000);
+      ASSERT_TRUE(page.ok());
+      for (const auto& h : page->hits) got.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
+      ASSERT_EQ(got, want) << "neighbors of " << p << " at rev " << rev;
+    }
+  }
+}
+
+TEST_F(StoreTest, EverythingSurvivesReopen) {
+  AddBasics();
+  WriteSet w;
+  w.relations = {Relation("v1", "zardari", "visited", "russia", D(2011, 5), D(2011, 5))};
+  MustCommit(w);
+  Reopen();
+  EXPECT_EQ(store_->LatestRevision(), 2);
+  auto got = store_->GetRelation("v1", 2);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->subject(), "zardari");
+  RelationFilter f;
+  f.object_id = "russia";
+  EXPECT_EQ(ListIds(f, 2), std::vector<std::string>{"v1"});
+  w.relations = {Relation("v2", "zardari", "visited", "russia")};
+  EXPECT_EQ(MustCommit(w).revision, 3);
+}
+
+}  // namespace
+}  // namespace annals::storage

@@ -1,0 +1,160 @@
+// Partial dates and the window rule: known day numbers, the worked cases of docs/time.md,
+// and a brute-force check of the closed-form rule over every (start, end) pair.
+#include "storage/valid_time.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/dates.h"
+
+#include <random>
+
+namespace annals::storage {
+namespace {
+
+Date D(int y, int m = 0, int d = 0) { return annals::testing::MakeDate<Date>(y, m, d); }
+
+TEST(Calendar, KnownDayNumbers) {
+  EXPECT_EQ(DayNumber(1970, 1, 1), 0);
+  EXPECT_EQ(DayNumber(1970, 1, 2), 1);
+  EXPECT_EQ(DayNumber(1969, 12, 31), -1);
+  EXPECT_EQ(DayNumber(2000, 3, 1), 11017);  // 30 years (7 leap) + Jan and Feb 2000: 10957 + 60
+  EXPECT_EQ(DayNumber(2011, 5, 13), 15107);
+  // 1 CE follows 1 BCE directly: there is no year 0.
+  EXPECT_EQ(DayNumber(1, 1, 1) - DayNumber(-1, 12, 31), 1);
+  // 1 BCE is a leap year in the proleptic Gregorian calendar (astronomical year 0).
+  EXPECT_EQ(DaysInMonth(-1, 2), 29);
+  EXPECT_EQ(DaysInMonth(1900, 2), 28);
+  EXPECT_EQ(DaysInMonth(2000, 2), 29);
+  EXPECT_EQ(DaysInMonth(2012, 2), 29);
+}
+
+TEST(Calendar, ValidationNamesTheBadPart) {
+  EXPECT_TRUE(ValidateDate(D(2011, 2, 28)).ok());
+  EXPECT_TRUE(ValidateDate(D(-44, 3, 15)).ok());
+  EXPECT_EQ(ValidateDate(D(2011, 2, 30)).message(), "day 30 out of range for 2011-2");
+  EXPECT_EQ(ValidateDate(D(2011, 13)).message(), "month 13 out of range 1..12");
+  EXPECT_EQ(ValidateDate(D(2011, 0, 5)).message(), "day given without a month");
+  EXPECT_EQ(ValidateDate(D(0)).message(), "year 0 does not exist (-1 is 1 BCE)");
+  EXPECT_FALSE(ValidateDate(D(2011, -1)).ok());
+}
+
+TEST(Calendar, APartialDateCoversItsWholeSpan) {
+  EXPECT_EQ(FirstDay(D(2011)), DayNumber(2011, 1, 1));
+  EXPECT_EQ(LastDay(D(2011)), DayNumber(2011, 12, 31));
+  EXPECT_EQ(FirstDay(D(2012, 2)), DayNumber(2012, 2, 1));
+  EXPECT_EQ(LastDay(D(2012, 2)), DayNumber(2012, 2, 29));
+  EXPECT_EQ(LastDay(D(2011, 5, 13)), DayNumber(2011, 5, 13));
+}
+
+TimeRange Range(std::optional<Date> start, std::optional<Date> end) {
+  TimeRange r;
+  if (start) *r.mutable_start() = *start;
+  if (end) *r.mutable_end() = *end;
+  return r;
+}
+
+DayWindow Window(Date from, Date to, Certainty mode) { return {FirstDay(from), LastDay(to), mode}; }
+
+bool Possibly(const TimeRange& r, Date from, Date to) {
+  return Matches(*BoundsOf(r), Window(from, to, Certainty::kPossibly));
+}
+bool Certainly(const TimeRange& r, Date from, Date to) {
+  return Matches(*BoundsOf(r), Window(from, to, Certainty::kCertainly));
+}
+
+// The worked cases of the foundation issue and docs/time.md.
+TEST(WindowRule, AVisitInMay2011) {
+  const TimeRange may = Range(D(2011, 5), D(2011, 5));
+  EXPECT_TRUE(Certainly(may, D(2011), D(2011)));
+  EXPECT_TRUE(Possibly(may, D(2011, 5, 10), D(2011, 5, 20)));
+  EXPECT_FALSE(Certainly(may, D(2011, 5, 10), D(2011, 5, 20)));
+  EXPECT_FALSE(Possibly(may, D(2011, 6), D(2011, 6)));
+}
+
+TEST(WindowRule, SupportSince2011WithNoEnd) {
+  const TimeRange since = Range(D(2011), std::nullopt);
+  EXPECT_TRUE(Certainly(since, D(2012, 6, 1), D(2012, 6, 1)));
+  EXPECT_TRUE(Possibly(since, D(2011, 6, 1), D(2011, 6, 1)));
+  EXPECT_FALSE(Certainly(since, D(2011, 6, 1), D(2011, 6, 1)));
+  EXPECT_FALSE(Possibly(since, D(2010), D(2010)));
+}
+
+TEST(WindowRule, StartIn2011EndInMay2011CannotHaveStartedAfterItEnded) {
+  const TimeRange r = Range(D(2011), D(2011, 5));
+  EXPECT_TRUE(Certainly(r, D(2011, 1), D(2011, 5)));
+}
+
+TEST(WindowRule, AnUnknownEndIsNotAnOpenEnd) {
+  TimeRange r = Range(D(1952), std::nullopt);
+  r.set_end_unknown(true);
+  // After its start's span it possibly, never certainly, holds.
+  EXPECT_TRUE(Possibly(r, D(1960), D(1960)));
+  EXPECT_FALSE(Certainly(r, D(1960), D(1960)));
+  // A window covering the start's whole span holds it certainly.
+  EXPECT_TRUE(Certainly(r, D(1952), D(1952)));
+  EXPECT_TRUE(Certainly(r, D(1951), D(1953)));
+  EXPECT_FALSE(Certainly(r, D(1952, 6), D(1953)));
+  // While an open (unset) end still holds certainly later on.
+  EXPECT_TRUE(Certainly(Range(D(1952), std::nullopt), D(1960), D(1960)));
+}
+
+TEST(WindowRule, AVagueStartWidensTheSpan) {
+  TimeRange r = Range(D(2012, 10, 1), D(2012, 10, 31));
+  *r.mutable_start_latest() = D(2012, 10, 7);  // "the first week of October 2012"
+  auto b = BoundsOf(r);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->s_lo, DayNumber(2012, 10, 1));
+  EXPECT_EQ(b->s_hi, DayNumber(2012, 10, 7));
+  EXPECT_TRUE(Certainly(r, D(2012, 10, 7), D(2012, 10, 7)));
+  EXPECT_FALSE(Certainly(r, D(2012, 10, 6), D(2012, 10, 6)));
+}
+
+TEST(WindowRule, InvalidRangesAreRejectedWithTheEndpointNamed) {
+  EXPECT_EQ(BoundsOf(Range(D(2012), D(2011))).status().message(),
+            "end: the range ends before it can have started");
+  EXPECT_TRUE(BoundsOf(Range(D(2011), D(2011))).ok());  // same year: fine
+  TimeRange latest_first = Range(D(2012, 5), std::nullopt);
+  *latest_first.mutable_start_latest() = D(2012, 1);
+  EXPECT_EQ(BoundsOf(latest_first).status().message(), "start_latest: ends before start");
+  EXPECT_EQ(BoundsOf(Range(D(2011, 2, 30), std::nullopt)).status().message(),
+            "start: day 30 out of range for 2011-2");
+  TimeRange both = Range(D(2011), std::nullopt);
+  both.set_start_unknown(true);
+  EXPECT_FALSE(BoundsOf(both).ok());
+}
+
+// Brute force: the closed form must agree with "for some / for all s <= e in the bounds,
+// the relation overlaps the window", enumerated day by day on a small calendar.
+TEST(WindowRule, ClosedFormAgreesWithEnumerationOfEveryStartAndEnd) {
+  std::mt19937 rng(2011);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int checked = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    TimeBounds b;
+    b.s_lo = pick(0, 30);
+    b.s_hi = b.s_lo + pick(0, 10);
+    b.e_lo = pick(0, 40);
+    b.e_hi = b.e_lo + pick(0, 10);
+    if (b.s_lo > b.e_hi) continue;  // invalid input, rejected by BoundsOf
+    DayWindow w;
+    w.w_lo = pick(-5, 45);
+    w.w_hi = w.w_lo + pick(0, 8);
+    bool some = false, all = true;
+    for (int64_t s = b.s_lo; s <= b.s_hi; ++s)
+      for (int64_t e = b.e_lo; e <= b.e_hi; ++e) {
+        if (s > e) continue;
+        const bool overlaps = s <= w.w_hi && e >= w.w_lo;
+        some = some || overlaps;
+        all = all && overlaps;
+      }
+    w.mode = Certainty::kPossibly;
+    ASSERT_EQ(Matches(b, w), some) << "trial " << trial;
+    w.mode = Certainty::kCertainly;
+    ASSERT_EQ(Matches(b, w), all) << "trial " << trial;
+    ++checked;
+  }
+  EXPECT_GT(checked, 10000);
+}
+
+}  // namespace
+}  // namespace annals::storage
