@@ -1,0 +1,54 @@
+// annalsd: the Annals server. Flags are listed by `annalsd --help`; each also reads an
+// ANNALS_* environment variable (flag --db -> ANNALS_DB).
+#include <signal.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "service/server.h"
+
+int main(int argc, char** argv) {
+  annals::service::ServerConfig config;
+  double ttl_hours = 24 * 7, drain_seconds = 20;
+  CLI::App app{"annalsd: the Annals temporal knowledge-graph server"};
+  app.add_option("--listen", config.listen, "address to serve gRPC on (port 0 picks a free one)")
+      ->envname("ANNALS_LISTEN")->capture_default_str();
+  app.add_option("--db", config.db_path, "RocksDB directory (created when missing)")
+      ->envname("ANNALS_DB")->capture_default_str();
+  app.add_option("--load", config.load_paths,
+                 "JSON Lines file or directory to commit at start, one commit per file (repeatable)")
+      ->envname("ANNALS_LOAD");
+  app.add_flag("--sync", config.store.sync, "fsync the WAL on every commit (survives machine crashes)")
+      ->envname("ANNALS_SYNC");
+  app.add_option("--request-id-ttl-hours", ttl_hours, "how long request ids are remembered for retries")
+      ->envname("ANNALS_REQUEST_ID_TTL_HOURS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--drain-seconds", drain_seconds, "how long in-flight calls may run after SIGTERM")
+      ->envname("ANNALS_DRAIN_SECONDS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
+  config.drain_timeout = absl::Seconds(drain_seconds);
+
+  // Block the stop signals in every thread (gRPC's included) and wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto server = annals::service::AnnalsServer::Start(config, std::cerr);
+  if (!server.ok()) {
+    std::cerr << "annalsd: " << server.status().message() << "\n";
+    return 1;
+  }
+  const std::string host = config.listen.substr(0, config.listen.rfind(':'));
+  std::cout << "annalsd: serving on " << host << ":" << (*server)->port() << " (db " << config.db_path
+            << ", revision " << (*server)->store()->LatestRevision() << ")" << std::endl;
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  std::cerr << "annalsd: " << (received == SIGTERM ? "SIGTERM" : "SIGINT") << ", draining\n";
+  (*server)->Shutdown();
+  std::cerr << "annalsd: stopped cleanly\n";
+  return 0;
+}

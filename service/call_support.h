@@ -1,0 +1,51 @@
+// What every handler needs: the store (once open), call checks, and the reply helper.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "service/grpc_status.h"
+#include "storage/store.h"
+
+namespace annals::service {
+
+// The store the handlers serve from. The gRPC server starts before the database opens
+// (so health can answer NOT_SERVING meanwhile); until Set, calls get UNAVAILABLE.
+class StoreSlot {
+ public:
+  void Set(storage::Store* store) { store_.store(store, std::memory_order_release); }
+  absl::StatusOr<storage::Store*> Get() const {
+    storage::Store* store = store_.load(std::memory_order_acquire);
+    if (store == nullptr) return absl::UnavailableError("the database is still opening; retry");
+    return store;
+  }
+
+ private:
+  std::atomic<storage::Store*> store_{nullptr};
+};
+
+// Refuses work whose caller has already given up (deadline passed or call cancelled).
+inline absl::Status CheckCallAlive(grpc::CallbackServerContext* ctx) {
+  if (ctx->IsCancelled()) return absl::CancelledError("the call was cancelled");
+  if (ctx->deadline() < std::chrono::system_clock::now())
+    return absl::DeadlineExceededError("the call's deadline passed before it was served");
+  return absl::OkStatus();
+}
+
+// Runs `body` (returning absl::Status) and finishes the unary call with its status.
+template <typename Body>
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, Body&& body) {
+  auto* reactor = ctx->DefaultReactor();
+  absl::Status status = CheckCallAlive(ctx);
+  if (status.ok()) status = body();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+// Reads report the revision they answered at in this trailing metadata key, too.
+inline constexpr char kRevisionTrailer[] = "annals-revision";
+
+}  // namespace annals::service

@@ -1,0 +1,182 @@
+#include "service/ingest_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "service/record_convert.h"
+#include "service/write_path.h"
+#include "storage/status_macros.h"
+
+namespace annals::service {
+namespace {
+
+template <typename Repeated>
+absl::Status RequireItems(const Repeated& items, const char* field) {
+  if (items.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": at least one is required"));
+  return absl::OkStatus();
+}
+
+// Codes that describe the request rather than the server: an Ingest ack reports them and
+// the stream goes on.
+bool IsRequestError(absl::StatusCode code) {
+  return code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kAlreadyExists ||
+         code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition;
+}
+
+// Handles one Ingest stream: a batch is read, committed and acknowledged before the next
+// read, so a fast client is held back by the server's pace (flow control, bounded memory).
+class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
+ public:
+  explicit IngestReactor(storage::Store* store) : store_(store) { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::OK);  // the client half-closed: all acked
+    auto ack = CommitIngestBatch(*store_, request_, batch_index_++);
+    if (!ack.ok()) return Finish(ToGrpc(ack.status()));
+    response_ = std::move(*ack);
+    StartWrite(&response_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    StartRead(&request_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  storage::Store* store_;
+  v1::IngestRequest request_;
+  v1::IngestResponse response_;
+  int64_t batch_index_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::IngestResponse> CommitIngestBatch(storage::Store& store,
+                                                     const v1::IngestRequest& batch,
+                                                     int64_t batch_index) {
+  v1::IngestResponse ack;
+  ack.set_batch_index(batch_index);
+  WriteOutcome outcome;
+  if (batch.entities().empty() && batch.documents().empty() && batch.relations().empty()) {
+    outcome.status = absl::InvalidArgumentError("request: the batch is empty");
+  } else {
+    outcome = CommitItems(store, batch, batch.request_id(), batch.entities(), batch.documents(),
+                          batch.relations());
+  }
+  if (!outcome.status.ok()) {
+    if (!IsRequestError(outcome.status.code())) return outcome.status;
+    if (outcome.errors.empty()) {
+      const std::string msg(outcome.status.message());
+      const size_t colon = msg.find(": ");
+      outcome.errors.push_back({msg.substr(0, colon), colon == std::string::npos ? msg : msg.substr(colon + 2)});
+    }
+    for (const auto& e : outcome.errors) {
+      auto* error = ack.add_errors();
+      error->set_field(e.field);
+      error->set_description(e.description);
+    }
+    return ack;
+  }
+  const storage::CommitResult& r = outcome.result;
+  ack.set_revision(r.revision);
+  ack.set_entities_written(r.entities_written);
+  ack.set_documents_written(r.documents_written);
+  ack.set_relations_written(r.relations_written);
+  ack.set_unchanged_count(r.unchanged_count);
+  ack.set_replayed(r.replayed);
+  for (const auto& id : r.relation_ids) ack.add_relation_ids(id);
+  return ack;
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::UpsertEntities(grpc::CallbackServerContext* ctx,
+                                                            const v1::UpsertEntitiesRequest* request,
+                                                            v1::UpsertEntitiesResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(RequireItems(request->entities(), "entities"));
+    WriteOutcome w = CommitItems(*store, *request, request->request_id(), request->entities(), {}, {});
+    RETURN_IF_ERROR(w.status);
+    response->set_revision(w.result.revision);
+    response->set_written_count(w.result.written_count());
+    response->set_unchanged_count(w.result.unchanged_count);
+    for (const auto& id : w.result.entity_ids) {
+      ASSIGN_OR_RETURN(auto entity, store->GetEntity(id, w.result.revision));
+      if (entity) *response->add_entities() = ToApi(*entity);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::PutDocuments(grpc::CallbackServerContext* ctx,
+                                                          const v1::PutDocumentsRequest* request,
+                                                          v1::PutDocumentsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(RequireItems(request->documents(), "documents"));
+    WriteOutcome w = CommitItems(*store, *request, request->request_id(), {}, request->documents(), {});
+    RETURN_IF_ERROR(w.status);
+    response->set_revision(w.result.revision);
+    response->set_written_count(w.result.written_count());
+    response->set_unchanged_count(w.result.unchanged_count);
+    for (const auto& id : w.result.document_ids) {
+      ASSIGN_OR_RETURN(auto document, store->GetDocument(id, w.result.revision));
+      if (document) *response->add_documents() = ToApi(*document);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::PutRelations(grpc::CallbackServerContext* ctx,
+                                                          const v1::PutRelationsRequest* request,
+                                                          v1::PutRelationsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(RequireItems(request->relations(), "relations"));
+    WriteOutcome w = CommitItems(*store, *request, request->request_id(), {}, {}, request->relations());
+    RETURN_IF_ERROR(w.status);
+    response->set_revision(w.result.revision);
+    response->set_written_count(w.result.written_count());
+    response->set_unchanged_count(w.result.unchanged_count);
+    for (const auto& id : w.result.relation_ids) {
+      ASSIGN_OR_RETURN(auto relation, store->GetRelation(id, w.result.revision));
+      if (relation) *response->add_relations() = ToApi(*relation);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::RetractRelation(grpc::CallbackServerContext* ctx,
+                                                             const v1::RetractRelationRequest* request,
+                                                             v1::Relation* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckId("id", request->id()));
+    RETURN_IF_ERROR(CheckRequestId(request->request_id()));
+    if (request->reason().size() > kMaxTextBytes)
+      return absl::InvalidArgumentError(absl::StrCat("reason: longer than ", kMaxTextBytes, " bytes"));
+    storage::WriteSet batch;
+    batch.retractions.push_back({request->id(), request->reason()});
+    batch.request_id = request->request_id();
+    if (!batch.request_id.empty()) batch.fingerprint = Fingerprint(*request, {"request_id"});
+    ASSIGN_OR_RETURN(storage::CommitResult result, store->Commit(batch));
+    ASSIGN_OR_RETURN(auto relation, store->GetRelation(request->id(), result.revision));
+    if (!relation) return absl::InternalError("the retracted relation cannot be read back");
+    *response = ToApi(*relation);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImpl::Ingest(
+    grpc::CallbackServerContext* ctx) {
+  auto store = slot_->Get();
+  if (!store.ok()) {
+    // A reactor that fails at once: the stream ends with UNAVAILABLE.
+    class Refuse final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
+     public:
+      explicit Refuse(absl::Status s) { Finish(ToGrpc(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refuse(store.status());
+  }
+  return new IngestReactor(*store);
+}
+
+}  // namespace annals::service

@@ -1,0 +1,217 @@
+#include "service/query_service.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/page_token.h"
+#include "service/record_convert.h"
+#include "service/request_validation.h"
+#include "service/write_path.h"
+#include "storage/status_macros.h"
+
+namespace annals::service {
+namespace {
+
+constexpr int kDefaultSearchPage = 50;
+constexpr int kDefaultListPage = 100;
+constexpr int kDefaultNeighbors = 100;
+constexpr int kMaxBatchGet = 1000;
+
+void ReportRevision(grpc::CallbackServerContext* ctx, int64_t rev) {
+  ctx->AddTrailingMetadata(kRevisionTrailer, std::to_string(rev));
+}
+
+// The revision a paged read answers at: the token's when continuing, else as_of_revision.
+absl::StatusOr<PageToken> StartPage(const storage::Store& store, const google::protobuf::Message& request,
+                                    const std::string& page_token, int64_t as_of) {
+  if (!page_token.empty()) {
+    ASSIGN_OR_RETURN(PageToken token,
+                     DecodePageToken(page_token, Fingerprint(request, {"page_token", "page_size"})));
+    RETURN_IF_ERROR(store.ResolveRevision(token.revision).status());
+    return token;
+  }
+  PageToken first;
+  ASSIGN_OR_RETURN(first.revision, store.ResolveRevision(as_of));
+  return first;
+}
+
+std::string NextPageToken(const google::protobuf::Message& request, int64_t rev, const std::string& cursor) {
+  if (cursor.empty()) return "";
+  return EncodePageToken({rev, cursor}, Fingerprint(request, {"page_token", "page_size"}));
+}
+
+absl::Status CheckText(std::string_view field, const std::string& text) {
+  if (text.size() > kMaxNameBytes)
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": longer than ", kMaxNameBytes, " bytes"));
+  if (text.find('\0') != std::string::npos)
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": contains a NUL byte"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckOptionalId(std::string_view field, const std::string& id) {
+  return id.empty() ? absl::OkStatus() : CheckId(field, id);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetEntity(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetEntityRequest* request,
+                                                      v1::Entity* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckId("id", request->id()));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(auto entity, store->GetEntity(request->id(), rev));
+    if (!entity)
+      return absl::NotFoundError(absl::StrCat("id: entity '", request->id(), "' does not exist at revision ", rev));
+    *response = ToApi(*entity);
+    ReportRevision(ctx, rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::BatchGetEntities(grpc::CallbackServerContext* ctx,
+                                                             const v1::BatchGetEntitiesRequest* request,
+                                                             v1::BatchGetEntitiesResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    if (request->ids_size() > kMaxBatchGet)
+      return absl::InvalidArgumentError(absl::StrCat("ids: at most ", kMaxBatchGet));
+    for (int i = 0; i < request->ids_size(); ++i)
+      RETURN_IF_ERROR(CheckId(absl::StrCat("ids[", i, "]"), request->ids(i)));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    std::vector<std::string> missing;
+    for (const auto& id : request->ids()) {
+      ASSIGN_OR_RETURN(auto entity, store->GetEntity(id, rev));
+      if (entity)
+        *response->add_entities() = ToApi(*entity);
+      else
+        missing.push_back(id);
+    }
+    if (!missing.empty())
+      return absl::NotFoundError(absl::StrCat("ids: no entity ", absl::StrJoin(missing, ", "), " at revision ", rev));
+    response->set_revision(rev);
+    ReportRevision(ctx, rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::SearchEntities(grpc::CallbackServerContext* ctx,
+                                                           const v1::SearchEntitiesRequest* request,
+                                                           v1::SearchEntitiesResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckText("query", request->query()));
+    RETURN_IF_ERROR(CheckText("kind", request->kind()));
+    ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultSearchPage));
+    ASSIGN_OR_RETURN(PageToken page, StartPage(*store, *request, request->page_token(), request->as_of_revision()));
+    ASSIGN_OR_RETURN(storage::EntityPage found,
+                     store->SearchEntities(request->query(), request->kind(), page.revision, page.cursor, size));
+    for (const auto& e : found.entities) *response->add_entities() = ToApi(e);
+    response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
+    response->set_revision(page.revision);
+    ReportRevision(ctx, page.revision);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetRelation(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetRelationRequest* request,
+                                                        v1::Relation* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckId("id", request->id()));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(auto relation, store->GetRelation(request->id(), rev));
+    if (!relation)
+      return absl::NotFoundError(absl::StrCat("id: relation '", request->id(), "' does not exist at revision ", rev));
+    if (relation->retracted() && !request->show_retracted())
+      return absl::NotFoundError(absl::StrCat("id: relation '", request->id(), "' was retracted at revision ",
+                                              relation->revision(), " (show_retracted returns it)"));
+    *response = ToApi(*relation);
+    ReportRevision(ctx, rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListRelationsRequest* request,
+                                                          v1::ListRelationsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    storage::RelationFilter filter;
+    RETURN_IF_ERROR(CheckOptionalId("subject", request->subject()));
+    RETURN_IF_ERROR(CheckOptionalId("object_id", request->object_id()));
+    RETURN_IF_ERROR(CheckOptionalId("document_id", request->document_id()));
+    RETURN_IF_ERROR(CheckText("predicate", request->predicate()));
+    filter.subject = request->subject();
+    filter.object_id = request->object_id();
+    filter.document_id = request->document_id();
+    filter.predicate = request->predicate();
+    ASSIGN_OR_RETURN(filter.statuses, StatusFilter("statuses", request->statuses()));
+    ASSIGN_OR_RETURN(filter.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
+    ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
+    ASSIGN_OR_RETURN(PageToken page, StartPage(*store, *request, request->page_token(), request->as_of_revision()));
+    ASSIGN_OR_RETURN(storage::RelationPage found, store->ListRelations(filter, page.revision, page.cursor, size));
+    for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
+    response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
+    response->set_revision(page.revision);
+    ReportRevision(ctx, page.revision);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContext* ctx,
+                                                      const v1::NeighborsRequest* request,
+                                                      v1::NeighborsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckId("entity_id", request->entity_id()));
+    storage::NeighborQuery query;
+    query.entity_id = request->entity_id();
+    switch (request->direction()) {
+      case v1::DIRECTION_UNSPECIFIED:
+      case v1::BOTH: break;
+      case v1::OUT: query.incoming = false; break;
+      case v1::IN: query.outgoing = false; break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("direction: unknown value ", static_cast<int>(request->direction())));
+    }
+    for (int i = 0; i < request->predicates_size(); ++i) {
+      RETURN_IF_ERROR(CheckText(absl::StrCat("predicates[", i, "]"), request->predicates(i)));
+      if (std::find(query.predicates.begin(), query.predicates.end(), request->predicates(i)) ==
+          query.predicates.end())
+        query.predicates.push_back(request->predicates(i));  // a repeat would list its hits twice
+    }
+    ASSIGN_OR_RETURN(query.statuses, StatusFilter("statuses", request->statuses()));
+    ASSIGN_OR_RETURN(query.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
+    ASSIGN_OR_RETURN(int limit, PageSize("limit", request->limit(), kDefaultNeighbors));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(auto self, store->GetEntity(query.entity_id, rev));
+    if (!self)
+      return absl::NotFoundError(absl::StrCat("entity_id: entity '", query.entity_id, "' does not exist at revision ", rev));
+    ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, limit));
+    absl::flat_hash_map<std::string, v1::Entity> entities;  // each neighbour loaded once
+    for (const auto& hit : page.hits) {
+      auto* n = response->add_neighbors();
+      *n->mutable_relation() = ToApi(hit.relation);
+      n->set_direction(hit.outgoing ? v1::OUT : v1::IN);
+      const std::string& other = hit.outgoing ? hit.relation.object_id() : hit.relation.subject();
+      if (other.empty()) continue;  // a literal-valued relation has no entity at its far end
+      auto it = entities.find(other);
+      if (it == entities.end()) {
+        ASSIGN_OR_RETURN(auto entity, store->GetEntity(other, rev));
+        it = entities.emplace(other, entity ? ToApi(*entity) : v1::Entity()).first;
+      }
+      *n->mutable_neighbor() = it->second;
+    }
+    response->set_revision(rev);
+    response->set_truncated(page.truncated);
+    ReportRevision(ctx, rev);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace annals::service

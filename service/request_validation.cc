@@ -1,0 +1,202 @@
+#include "service/request_validation.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "service/record_convert.h"
+
+namespace annals::service {
+namespace {
+
+constexpr size_t kMaxReportedErrors = 100;  // the committer caps its own list the same way
+
+void Add(FieldErrors* errors, std::string field, std::string description) {
+  if (errors->size() < kMaxReportedErrors) errors->push_back({std::move(field), std::move(description)});
+}
+
+// Text fields: bounded, and free of control characters that would break keys and tables.
+void CheckText(const std::string& path, const std::string& text, size_t max, bool required,
+               FieldErrors* errors) {
+  if (required && text.empty()) return Add(errors, path, "is required");
+  if (text.size() > max) return Add(errors, path, absl::StrCat("longer than ", max, " bytes"));
+  for (unsigned char c : text)
+    if (c < 0x20 && c != '\n' && c != '\t')
+      return Add(errors, path, "contains a control character");
+}
+
+void CheckIdField(const std::string& path, const std::string& id, FieldErrors* errors) {
+  if (id.empty()) return Add(errors, path, "is required");
+  if (!IsValidId(id))
+    Add(errors, path,
+        absl::StrCat("'", id.substr(0, 140), "' is not a valid id ([a-z0-9][a-z0-9._:-]*, at most 128 bytes)"));
+}
+
+void CheckDate(const std::string& path, const v1::Date& date, FieldErrors* errors) {
+  if (auto s = storage::ValidateDate(ToRecord(date)); !s.ok()) Add(errors, path, std::string(s.message()));
+}
+
+void CheckRange(const std::string& path, const v1::TimeRange& range, FieldErrors* errors) {
+  if (auto b = storage::BoundsOf(ToRecord(range)); !b.ok()) {
+    const std::string msg(b.status().message());  // "start: day 30 out of range ..."
+    const size_t colon = msg.find(": ");
+    Add(errors, absl::StrCat(path, ".", msg.substr(0, colon)), msg.substr(colon + 2));
+  }
+}
+
+void CheckValue(const std::string& path, const v1::Value& value, FieldErrors* errors) {
+  switch (value.kind_case()) {
+    case v1::Value::kText: return CheckText(path + ".text", value.text(), kMaxTextBytes, false, errors);
+    case v1::Value::kNumber:
+      if (!std::isfinite(value.number())) Add(errors, path + ".number", "must be finite");
+      return;
+    case v1::Value::kQuantity:
+      if (!std::isfinite(value.quantity().amount())) Add(errors, path + ".quantity.amount", "must be finite");
+      return CheckText(path + ".quantity.unit", value.quantity().unit(), kMaxIdBytes, false, errors);
+    case v1::Value::kDate: return CheckDate(path + ".date", value.date(), errors);
+    case v1::Value::kFlag: return;
+    case v1::Value::KIND_NOT_SET: return Add(errors, path, "has no value (text, number, quantity, date or flag)");
+  }
+}
+
+void CheckValueMap(const std::string& path, const google::protobuf::Map<std::string, v1::Value>& map,
+                   FieldErrors* errors) {
+  if (static_cast<int>(map.size()) > kMaxRepeated)
+    return Add(errors, path, absl::StrCat("more than ", kMaxRepeated, " entries"));
+  for (const auto& [k, v] : map) {
+    const std::string entry = absl::StrCat(path, "[\"", k.substr(0, 64), "\"]");
+    CheckText(entry, k, kMaxIdBytes, true, errors);
+    CheckValue(entry, v, errors);
+  }
+}
+
+template <typename Repeated>
+bool CheckCount(const std::string& path, const Repeated& items, FieldErrors* errors) {
+  if (items.size() <= kMaxRepeated) return true;
+  Add(errors, path, absl::StrCat("more than ", kMaxRepeated, " items"));
+  return false;
+}
+
+}  // namespace
+
+bool IsValidId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(id[0])) return false;
+  for (char c : id)
+    if (!lower_or_digit(c) && c != '.' && c != '_' && c != ':' && c != '-') return false;
+  return true;
+}
+
+void ValidateEntity(const v1::Entity& e, const std::string& path, FieldErrors* errors) {
+  CheckIdField(path + ".id", e.id(), errors);
+  CheckText(path + ".kind", e.kind(), kMaxIdBytes, false, errors);
+  CheckText(path + ".label", e.label(), kMaxNameBytes, true, errors);
+  if (CheckCount(path + ".aliases", e.aliases(), errors))
+    for (int i = 0; i < e.aliases_size(); ++i)
+      CheckText(absl::StrCat(path, ".aliases[", i, "]"), e.aliases(i), kMaxNameBytes, true, errors);
+  CheckText(path + ".description", e.description(), kMaxTextBytes, false, errors);
+  CheckValueMap(path + ".attributes", e.attributes(), errors);
+  if (e.has_existence()) CheckRange(path + ".existence", e.existence(), errors);
+}
+
+void ValidateDocument(const v1::Document& d, const std::string& path, FieldErrors* errors) {
+  CheckIdField(path + ".id", d.id(), errors);
+  CheckText(path + ".title", d.title(), kMaxNameBytes, false, errors);
+  CheckText(path + ".uri", d.uri(), kMaxNameBytes, false, errors);
+  CheckText(path + ".publisher", d.publisher(), kMaxNameBytes, false, errors);
+  if (CheckCount(path + ".authors", d.authors(), errors))
+    for (int i = 0; i < d.authors_size(); ++i)
+      CheckText(absl::StrCat(path, ".authors[", i, "]"), d.authors(i), kMaxNameBytes, true, errors);
+  if (d.has_published()) CheckDate(path + ".published", d.published(), errors);
+}
+
+void ValidateRelation(const v1::Relation& r, const std::string& path, FieldErrors* errors) {
+  if (!r.id().empty()) CheckIdField(path + ".id", r.id(), errors);
+  CheckIdField(path + ".subject", r.subject(), errors);
+  CheckText(path + ".predicate", r.predicate(), kMaxIdBytes, true, errors);
+  switch (r.object_case()) {
+    case v1::Relation::kObjectId: CheckIdField(path + ".object_id", r.object_id(), errors); break;
+    case v1::Relation::kValue: CheckValue(path + ".value", r.value(), errors); break;
+    case v1::Relation::OBJECT_NOT_SET: Add(errors, path + ".object_id", "is required (or a value)"); break;
+  }
+  if (r.has_valid()) CheckRange(path + ".valid", r.valid(), errors);
+  CheckValueMap(path + ".qualifiers", r.qualifiers(), errors);
+  if (CheckCount(path + ".sources", r.sources(), errors))
+    for (int i = 0; i < r.sources_size(); ++i) {
+      const auto& s = r.sources(i);
+      const std::string sp = absl::StrCat(path, ".sources[", i, "]");
+      CheckIdField(sp + ".document_id", s.document_id(), errors);
+      if (s.begin() < 0) Add(errors, sp + ".begin", "must not be negative");
+      if (s.end() <= s.begin()) Add(errors, sp + ".end", "must be greater than begin (the span is [begin, end))");
+      CheckText(sp + ".note", s.note(), kMaxTextBytes, false, errors);
+    }
+  if (r.has_confidence() && !(r.confidence() >= 0.0f && r.confidence() <= 1.0f))
+    Add(errors, path + ".confidence", "must be between 0 and 1");
+  if (!v1::Status_IsValid(r.status()))
+    Add(errors, path + ".status", absl::StrCat("unknown status ", static_cast<int>(r.status())));
+}
+
+absl::Status CheckId(std::string_view field, std::string_view id) {
+  FieldErrors errors;
+  CheckIdField(std::string(field), std::string(id), &errors);
+  return FirstError(errors);
+}
+
+absl::Status CheckRequestId(std::string_view request_id) {
+  if (request_id.size() > kMaxIdBytes)
+    return absl::InvalidArgumentError("request_id: longer than 128 bytes");
+  for (char c : request_id)
+    if (c < 0x21 || c > 0x7e)
+      return absl::InvalidArgumentError("request_id: only printable ASCII without spaces");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> PageSize(std::string_view field, int32_t requested, int default_size) {
+  if (requested < 0) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must not be negative"));
+  if (requested > kMaxPageSize)
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": at most ", kMaxPageSize));
+  return requested == 0 ? default_size : requested;
+}
+
+absl::StatusOr<std::vector<int>> StatusFilter(std::string_view field,
+                                              const google::protobuf::RepeatedField<int>& statuses) {
+  std::vector<int> out;
+  for (int s : statuses) {
+    if (!v1::Status_IsValid(s))
+      return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": unknown status ", s));
+    out.push_back(s);
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view field,
+                                                              const v1::Window* window) {
+  if (window == nullptr) return std::optional<storage::DayWindow>();
+  const std::string f(field);
+  storage::DayWindow w;
+  if (window->has_start()) {
+    if (auto s = storage::ValidateDate(ToRecord(window->start())); !s.ok())
+      return absl::InvalidArgumentError(absl::StrCat(f, ".start: ", s.message()));
+    w.w_lo = storage::FirstDay(ToRecord(window->start()));
+  }
+  if (window->has_end()) {
+    if (auto s = storage::ValidateDate(ToRecord(window->end())); !s.ok())
+      return absl::InvalidArgumentError(absl::StrCat(f, ".end: ", s.message()));
+    w.w_hi = storage::LastDay(ToRecord(window->end()));
+  }
+  if (w.w_lo > w.w_hi) return absl::InvalidArgumentError(absl::StrCat(f, ".end: before the start"));
+  switch (window->mode()) {
+    case v1::WINDOW_MODE_UNSPECIFIED:
+    case v1::POSSIBLY: w.mode = storage::Certainty::kPossibly; break;
+    case v1::CERTAINLY: w.mode = storage::Certainty::kCertainly; break;
+    default: return absl::InvalidArgumentError(absl::StrCat(f, ".mode: unknown mode ", static_cast<int>(window->mode())));
+  }
+  return std::optional<storage::DayWindow>(w);
+}
+
+absl::Status FirstError(const FieldErrors& errors) {
+  if (errors.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(errors.front().field, ": ", errors.front().description));
+}
+
+}  // namespace annals::service

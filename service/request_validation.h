@@ -1,0 +1,51 @@
+// Shape checks for every request: ids, sizes, dates, enums. Each problem is reported with
+// the path of the field that holds it ("relations[3].valid.start.month"), so a client can
+// fix the exact item. Referential checks (does the entity exist?) belong to the committer.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "annals/v1/types.pb.h"
+#include "storage/store.h"
+#include "storage/valid_time.h"
+
+namespace annals::service {
+
+using FieldErrors = std::vector<storage::ItemError>;
+
+inline constexpr size_t kMaxIdBytes = 128;
+inline constexpr size_t kMaxNameBytes = 1024;      // labels, aliases, titles, predicates' cousins
+inline constexpr size_t kMaxTextBytes = 64 * 1024;  // descriptions, notes, text values
+inline constexpr int kMaxRepeated = 256;            // aliases, authors, sources, map entries
+inline constexpr int kMaxBatchItems = 10'000;       // items in one write request or Ingest batch
+inline constexpr int kMaxPageSize = 1000;
+
+// [a-z0-9][a-z0-9._:-]*, at most 128 bytes.
+bool IsValidId(std::string_view id);
+
+void ValidateEntity(const v1::Entity& entity, const std::string& path, FieldErrors* errors);
+void ValidateDocument(const v1::Document& document, const std::string& path, FieldErrors* errors);
+void ValidateRelation(const v1::Relation& relation, const std::string& path, FieldErrors* errors);
+
+// An id that must be present and well-formed.
+absl::Status CheckId(std::string_view field, std::string_view id);
+// An optional request_id: at most 128 printable ASCII bytes.
+absl::Status CheckRequestId(std::string_view request_id);
+// A page size: 0 means `default_size`; negative or over kMaxPageSize is an error.
+absl::StatusOr<int> PageSize(std::string_view field, int32_t requested, int default_size);
+// The status filter of a read: known enum values only.
+absl::StatusOr<std::vector<int>> StatusFilter(std::string_view field,
+                                              const google::protobuf::RepeatedField<int>& statuses);
+// A window in days, or nullopt when the request has none.
+absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view field,
+                                                              const v1::Window* window);
+
+// INVALID_ARGUMENT "field: description" for the first error, OK when there is none.
+absl::Status FirstError(const FieldErrors& errors);
+
+}  // namespace annals::service

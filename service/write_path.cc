@@ -1,0 +1,74 @@
+#include "service/write_path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "absl/strings/str_cat.h"
+#include "service/record_convert.h"
+
+namespace annals::service {
+
+std::string Fingerprint(const google::protobuf::Message& request,
+                        std::initializer_list<const char*> ignored_fields) {
+  std::unique_ptr<google::protobuf::Message> copy(request.New());
+  copy->CopyFrom(request);
+  const auto* descriptor = copy->GetDescriptor();
+  for (const char* name : ignored_fields)
+    if (const auto* field = descriptor->FindFieldByName(name))
+      copy->GetReflection()->ClearField(copy.get(), field);
+  std::string bytes = descriptor->full_name();
+  bytes.push_back('\0');
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    copy->SerializeToCodedStream(&coded);
+  }
+  return Digest128(bytes);
+}
+
+WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message& request,
+                         const std::string& request_id, const Items<v1::Entity>& entities,
+                         const Items<v1::Document>& documents, const Items<v1::Relation>& relations) {
+  WriteOutcome out;
+  if (auto s = CheckRequestId(request_id); !s.ok()) {
+    out.status = s;
+    out.errors.push_back({"request_id", std::string(s.message()).substr(12)});
+    return out;
+  }
+  const int total = entities.size() + documents.size() + relations.size();
+  if (total > kMaxBatchItems) {
+    out.status = absl::InvalidArgumentError(
+        absl::StrCat("request: ", total, " items, more than ", kMaxBatchItems, " in one request"));
+    out.errors.push_back({"request", absl::StrCat("more than ", kMaxBatchItems, " items")});
+    return out;
+  }
+  storage::WriteSet batch;
+  for (int i = 0; i < entities.size(); ++i) {
+    ValidateEntity(entities[i], absl::StrCat("entities[", i, "]"), &out.errors);
+    batch.entities.push_back(ToRecord(entities[i]));
+  }
+  for (int i = 0; i < documents.size(); ++i) {
+    ValidateDocument(documents[i], absl::StrCat("documents[", i, "]"), &out.errors);
+    batch.documents.push_back(ToRecord(documents[i]));
+  }
+  for (int i = 0; i < relations.size(); ++i) {
+    ValidateRelation(relations[i], absl::StrCat("relations[", i, "]"), &out.errors);
+    batch.relations.push_back(ToRecord(relations[i]));
+  }
+  if (!out.errors.empty()) {
+    out.status = FirstError(out.errors);
+    return out;
+  }
+  batch.request_id = request_id;
+  if (!request_id.empty()) batch.fingerprint = Fingerprint(request, {"request_id"});
+  auto committed = store.Commit(batch, &out.errors);
+  if (!committed.ok()) {
+    out.status = committed.status();
+    return out;
+  }
+  out.result = std::move(*committed);
+  return out;
+}
+
+}  // namespace annals::service
