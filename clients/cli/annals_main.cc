@@ -1,0 +1,149 @@
+// annals: the command-line client. `annals --help` and `annals COMMAND --help` list it all.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "clients/cli/cli_commands.h"
+
+namespace {
+
+using namespace annals::cli;
+
+void AddWindow(CLI::App* cmd, WindowOptions* w) {
+  cmd->add_option("--from", w->from, "window start: YYYY, YYYY-MM or YYYY-MM-DD");
+  cmd->add_option("--to", w->to, "window end (inclusive, its whole span: --to 2012 is to 2012-12-31)");
+  cmd->add_option("--at", w->at, "a one-date window: --at 2011 is all of 2011");
+  cmd->add_flag("--certainly", w->certainly, "only what certainly held in the window (default: possibly)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"annals: command-line client of the Annals temporal knowledge graph"};
+  app.require_subcommand(1);
+  Connection conn;
+  app.add_option("--addr", conn.addr, "annalsd address")->envname("ANNALS_ADDR")->capture_default_str();
+  app.add_option("--timeout", conn.timeout_seconds, "per-call deadline, seconds")->capture_default_str();
+  app.add_flag("--json", conn.json, "print JSON (one object per call) instead of tables");
+  int code = 0;
+
+  // entity put|get
+  auto* entity = app.add_subcommand("entity", "create, replace or read entities")->require_subcommand(1);
+  EntityPutOptions ep;
+  auto* entity_put = entity->add_subcommand("put", "create or replace an entity (the whole record)");
+  entity_put->add_option("id", ep.id, "entity id, e.g. russia")->required();
+  entity_put->add_option("--label", ep.label, "display name")->required();
+  entity_put->add_option("--kind", ep.kind, "person, state, organization, project, event, ...");
+  entity_put->add_option("--alias", ep.aliases, "another name (repeatable)");
+  entity_put->add_option("--description", ep.description, "one line in your words");
+  entity_put->add_option("--request-id", ep.request_id, "idempotency key for safe retries");
+  entity_put->callback([&] { conn.Connect(); code = EntityPut(conn, ep); });
+  std::string get_id;
+  int64_t as_of = 0;
+  auto* entity_get = entity->add_subcommand("get", "read an entity");
+  entity_get->add_option("id", get_id)->required();
+  entity_get->add_option("--as-of", as_of, "answer as of this revision (0 = latest)");
+  entity_get->callback([&] { conn.Connect(); code = EntityGet(conn, get_id, as_of); });
+
+  // document put
+  auto* document = app.add_subcommand("document", "record source documents")->require_subcommand(1);
+  DocumentPutOptions dp;
+  auto* document_put = document->add_subcommand("put", "create or replace a document");
+  document_put->add_option("id", dp.id)->required();
+  document_put->add_option("--title", dp.title);
+  document_put->add_option("--uri", dp.uri);
+  document_put->add_option("--publisher", dp.publisher);
+  document_put->add_option("--author", dp.authors, "(repeatable)");
+  document_put->add_option("--published", dp.published, "YYYY, YYYY-MM or YYYY-MM-DD");
+  document_put->add_option("--request-id", dp.request_id);
+  document_put->callback([&] { conn.Connect(); code = DocumentPut(conn, dp); });
+
+  // relation put|get|list|retract
+  auto* relation = app.add_subcommand("relation", "record, read, list and retract dated relations")->require_subcommand(1);
+  RelationPutOptions rp;
+  auto* relation_put = relation->add_subcommand("put", "add a relation, or a new version of one (--id)");
+  relation_put->add_option("subject", rp.subject, "subject entity id")->required();
+  relation_put->add_option("predicate", rp.predicate, "e.g. visited, member_of")->required();
+  relation_put->add_option("object", rp.object, "object entity id (or give --text/--number/--quantity/--date)");
+  relation_put->add_option("--id", rp.id, "relation id; an existing one gets a new version");
+  relation_put->add_option("--text", rp.text, "a text value as the object");
+  relation_put->add_option("--number", rp.number, "a number as the object");
+  relation_put->add_option("--quantity", rp.quantity, "a quantity as the object: '630e6 USD'");
+  relation_put->add_option("--date", rp.date, "a date as the object");
+  relation_put->add_option("--on", rp.time.on, "a point event: start = end = this date");
+  relation_put->add_option("--start", rp.time.start, "valid from (YYYY, YYYY-MM, YYYY-MM-DD)");
+  relation_put->add_option("--start-latest", rp.time.start_latest, "the start fell no later than this");
+  relation_put->add_flag("--start-unknown", rp.time.start_unknown, "it started at an unknown time");
+  relation_put->add_option("--end", rp.time.end, "valid until, inclusive (unset: still holds)");
+  relation_put->add_option("--end-latest", rp.time.end_latest, "the end fell no later than this");
+  relation_put->add_flag("--end-unknown", rp.time.end_unknown, "it ended at an unknown time");
+  relation_put->add_option("--status", rp.status, "asserted (default), planned, postponed, cancelled, denied");
+  relation_put->add_option("--source", rp.sources, "DOC:BEGIN-END[:note], code points (repeatable)");
+  relation_put->add_option("--confidence", rp.confidence, "0..1");
+  relation_put->add_option("--request-id", rp.request_id);
+  relation_put->callback([&] { conn.Connect(); code = RelationPut(conn, rp); });
+  bool show_retracted = false;
+  auto* relation_get = relation->add_subcommand("get", "read a relation");
+  relation_get->add_option("id", get_id)->required();
+  relation_get->add_option("--as-of", as_of, "answer as of this revision (0 = latest)");
+  relation_get->add_flag("--show-retracted", show_retracted, "show it even if retracted");
+  relation_get->callback([&] { conn.Connect(); code = RelationGet(conn, get_id, as_of, show_retracted); });
+  RelationListOptions rl;
+  auto* relation_list = relation->add_subcommand("list", "list relations by subject, predicate, object, document, window");
+  relation_list->add_option("--subject", rl.subject);
+  relation_list->add_option("--predicate", rl.predicate);
+  relation_list->add_option("--object", rl.object);
+  relation_list->add_option("--document", rl.document, "relations citing this document");
+  relation_list->add_option("--status", rl.statuses, "statuses wanted (repeatable; default asserted)");
+  AddWindow(relation_list, &rl.window);
+  relation_list->add_option("--as-of", rl.as_of, "answer as of this revision (0 = latest)");
+  relation_list->add_option("--page-size", rl.page_size, "default 100, at most 1000");
+  relation_list->add_option("--page-token", rl.page_token, "continue a listing");
+  relation_list->add_flag("--all", rl.all_pages, "follow page tokens to the end");
+  relation_list->callback([&] { conn.Connect(); code = RelationList(conn, rl); });
+  std::string reason, retract_request_id;
+  auto* relation_retract = relation->add_subcommand("retract", "retract a relation (history keeps it)");
+  relation_retract->add_option("id", get_id)->required();
+  relation_retract->add_option("--reason", reason);
+  relation_retract->add_option("--request-id", retract_request_id);
+  relation_retract->callback([&] { conn.Connect(); code = RelationRetract(conn, get_id, reason, retract_request_id); });
+
+  // search
+  std::string query, kind, search_token;
+  int page_size = 0;
+  auto* search = app.add_subcommand("search", "find entities by the start of a name or alias (case and accents ignored)");
+  search->add_option("query", query, "e.g. 'gul' finds Abdullah Gül")->required();
+  search->add_option("--kind", kind);
+  search->add_option("--limit", page_size, "default 50");
+  search->add_option("--as-of", as_of);
+  search->add_option("--page-token", search_token, "continue a search");
+  search->callback([&] { conn.Connect(); code = Search(conn, query, kind, page_size, as_of, search_token); });
+
+  // neighbors
+  NeighborsOptions nb;
+  auto* neighbors = app.add_subcommand("neighbors", "relations touching an entity, with the entity at the other end");
+  neighbors->add_option("entity", nb.entity)->required();
+  neighbors->add_option("--direction", nb.direction, "out, in or both")->capture_default_str();
+  neighbors->add_option("--predicate", nb.predicates, "(repeatable)");
+  neighbors->add_option("--status", nb.statuses, "(repeatable; default asserted)");
+  AddWindow(neighbors, &nb.window);
+  neighbors->add_option("--as-of", nb.as_of);
+  neighbors->add_option("--limit", nb.limit, "default 100, at most 1000");
+  neighbors->callback([&] { conn.Connect(); code = Neighbors(conn, nb); });
+
+  // import
+  ImportOptions im;
+  auto* import = app.add_subcommand("import", "stream JSON Lines files into the graph through Ingest");
+  import->add_option("files", im.files, "JSON Lines files")->required()->check(CLI::ExistingFile);
+  import->add_option("--format", im.format, "jsonl")->capture_default_str();
+  import->add_option("--batch-size", im.batch_size, "items per commit")->capture_default_str();
+  import->callback([&] { conn.Connect(); code = Import(conn, im); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a "parse error" that exits 0; every real usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return code;
+}

@@ -1,0 +1,91 @@
+// The `annals` commands: each takes its parsed options and a connection, prints a table
+// (or JSON with --json), and returns the process exit code (0 ok, 1 failed).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "annals/v1/ingest.grpc.pb.h"
+#include "annals/v1/query.grpc.pb.h"
+
+namespace annals::cli {
+
+struct Connection {
+  std::string addr = "127.0.0.1:50051";
+  double timeout_seconds = 30;
+  bool json = false;
+  std::unique_ptr<v1::IngestService::Stub> ingest;
+  std::unique_ptr<v1::QueryService::Stub> query;
+
+  void Connect();
+  // A context carrying the per-call deadline.
+  std::unique_ptr<grpc::ClientContext> Call() const;
+};
+
+// Prints "annals: CODE: message" to stderr and returns 1.
+int Fail(const grpc::Status& status);
+// Prints "annals: message" to stderr and returns 2 (a usage error caught before any call).
+int Usage(const std::string& message);
+
+// Valid-time options shared by relation put (a range) and the readers (a window).
+struct TimeOptions {
+  std::string start, start_latest, end, end_latest, on;
+  bool start_unknown = false, end_unknown = false;
+};
+struct WindowOptions {
+  std::string from, to, at;
+  bool certainly = false;
+};
+
+struct EntityPutOptions {
+  std::string id, kind, label, description, request_id;
+  std::vector<std::string> aliases;
+};
+struct DocumentPutOptions {
+  std::string id, title, uri, publisher, published, request_id;
+  std::vector<std::string> authors;
+};
+struct RelationPutOptions {
+  std::string id, subject, predicate, object, text, quantity, date, status, request_id;
+  std::optional<double> number, confidence;
+  std::vector<std::string> sources;
+  TimeOptions time;
+};
+struct RelationListOptions {
+  std::string subject, predicate, object, document, page_token;
+  std::vector<std::string> statuses;
+  WindowOptions window;
+  int64_t as_of = 0;
+  int page_size = 0;
+  bool all_pages = false;
+};
+struct NeighborsOptions {
+  std::string entity, direction = "both";
+  std::vector<std::string> predicates, statuses;
+  WindowOptions window;
+  int64_t as_of = 0;
+  int limit = 0;
+};
+struct ImportOptions {
+  std::vector<std::string> files;
+  std::string format = "jsonl";
+  int batch_size = 1000;
+};
+
+int EntityPut(Connection& c, const EntityPutOptions& o);
+int EntityGet(Connection& c, const std::string& id, int64_t as_of);
+int DocumentPut(Connection& c, const DocumentPutOptions& o);
+int RelationPut(Connection& c, const RelationPutOptions& o);
+int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_retracted);
+int RelationList(Connection& c, const RelationListOptions& o);
+int RelationRetract(Connection& c, const std::string& id, const std::string& reason, const std::string& request_id);
+int Search(Connection& c, const std::string& query, const std::string& kind, int page_size, int64_t as_of,
+           const std::string& page_token);
+int Neighbors(Connection& c, const NeighborsOptions& o);
+int Import(Connection& c, const ImportOptions& o);
+
+}  // namespace annals::cli
