@@ -1,0 +1,726 @@
+#!/usr/bin/env python3
+"""End-to-end test of the built binaries: a real `annalsd` on 127.0.0.1:0, driven by the
+real `annals` command-line client.
+
+Run by CTest as
+  python3 tests/e2e/cli_e2e_test.py --annalsd PATH --annals PATH --seed data/seed [unittest args]
+
+Each TestCase class gets a fresh server on a fresh temporary database (setUpClass) and stops
+it with SIGTERM at the end (tearDownClass), checking that it exits 0 and says it stopped
+cleanly. Expectations are worked out by hand from the API (proto/annals/v1/*.proto), the CLI's
+documented flags and the seed data, not copied from program output.
+
+Stdlib only (Python 3.11).
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ANNALSD = str(REPO / "build/service/annalsd")
+ANNALS = str(REPO / "build/clients/cli/annals")
+SEED = str(REPO / "data/seed")
+
+START_TIMEOUT = 20  # seconds to wait for "annalsd: serving on ..."
+STOP_TIMEOUT = 10  # seconds annalsd gets to exit after SIGTERM
+CALL_TIMEOUT = 30  # seconds any one `annals` run may take
+
+SERVING_RE = re.compile(r"^annalsd: serving on 127\.0\.0\.1:(\d+) \(db (.*), revision (\d+)\)$")
+SUMMARY_RE = re.compile(
+    r"^imported (\d+) rows in (\d+) batches: (\d+) written, (\d+) unchanged, (\d+) rejected, "
+    r"(\d+) batches already imported; revision (\d+)$",
+    re.MULTILINE)
+
+# Every server this script started, so none outlives it whatever happens.
+_LIVE_SERVERS = []
+
+
+def clean_env():
+    """The environment without ANNALS_* variables (ANNALS_ADDR, ANNALS_DB, ... would leak in)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ANNALS_")}
+
+
+class Server:
+    """One annalsd process on 127.0.0.1:0 with its stdout/stderr captured in files."""
+
+    def __init__(self, workdir, db, load=None, name="annalsd"):
+        self.workdir = Path(workdir)
+        self.db = str(db)
+        self.load = load
+        self.out_path = self.workdir / f"{name}.stdout"
+        self.err_path = self.workdir / f"{name}.stderr"
+        self.proc = None
+        self.port = None
+        self.start_revision = None
+        self.serving_line = None
+
+    def start(self):
+        cmd = [ANNALSD, "--listen", "127.0.0.1:0", "--db", self.db]
+        if self.load:
+            cmd += ["--load", self.load]
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=clean_env())
+        _LIVE_SERVERS.append(self)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            text = self.out_path.read_text(errors="replace")
+            if "\n" in text:
+                self.serving_line = text.split("\n", 1)[0]
+                m = SERVING_RE.match(self.serving_line)
+                if not m:
+                    self.kill()
+                    raise RuntimeError(f"annalsd's first stdout line is not 'annalsd: serving on 127.0.0.1:PORT "
+                                       f"(db ..., revision N)': {self.serving_line!r}\nstderr:\n{self.stderr()}")
+                self.port = int(m.group(1))
+                self.start_revision = int(m.group(3))
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"annalsd exited with code {self.proc.returncode} before serving: {cmd}\n"
+                                   f"stdout:\n{text}\nstderr:\n{self.stderr()}")
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"annalsd did not print its serving line within {START_TIMEOUT} s: {cmd}\n"
+                           f"stderr:\n{self.stderr()}")
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stderr(self):
+        try:
+            return self.err_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        """SIGTERM; returns a list of problems (empty when it exited 0 and said 'stopped cleanly')."""
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            self._forget()
+            return [f"annalsd was not running at stop time (exit code {code}); stderr:\n{self.stderr()}"]
+        self.proc.send_signal(signal.SIGTERM)
+        problems = []
+        try:
+            code = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return [f"annalsd did not exit within {STOP_TIMEOUT} s of SIGTERM (killed); stderr:\n{self.stderr()}"]
+        self._forget()
+        if code != 0:
+            problems.append(f"annalsd exited with code {code} after SIGTERM, expected 0")
+        if "stopped cleanly" not in self.stderr():
+            problems.append("annalsd's stderr lacks 'stopped cleanly' after SIGTERM")
+        if problems:
+            problems.append(f"stderr was:\n{self.stderr()}")
+        return problems
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # this process only, by its own pid
+            self.proc.wait(timeout=STOP_TIMEOUT)
+        self._forget()
+
+    def _forget(self):
+        if self in _LIVE_SERVERS:
+            _LIVE_SERVERS.remove(self)
+
+
+class CliTestCase(unittest.TestCase):
+    """A server per class and helpers to run the CLI against it."""
+
+    load = None  # a seed directory for --load, set by subclasses
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="annals-e2e-")
+        cls.workdir = Path(cls.tmp.name)
+        cls.db = cls.workdir / "db"
+        try:
+            cls.server = Server(cls.workdir, cls.db, load=cls.load).start()
+        except BaseException:
+            cls.tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            problems = cls.server.stop()
+            if problems:
+                raise AssertionError("unclean server shutdown:\n" + "\n".join(problems))
+        finally:
+            cls.tmp.cleanup()
+
+    # --- running the CLI -------------------------------------------------------------------
+
+    def annals(self, *args, json_out=False):
+        cmd = [ANNALS, "--addr", self.server.addr, "--timeout", "10"]
+        if json_out:
+            cmd.append("--json")
+        cmd += [str(a) for a in args]
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=CALL_TIMEOUT, env=clean_env(),
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            self.fail(f"`annals {' '.join(cmd[1:])}` did not finish within {CALL_TIMEOUT} s")
+
+    @staticmethod
+    def describe(result):
+        return (f"command: annals {' '.join(result.args[1:])}\nexit code: {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+
+    def ok(self, *args):
+        """Runs a command that must succeed; returns its stdout."""
+        result = self.annals(*args)
+        self.assertEqual(result.returncode, 0, "expected exit code 0\n" + self.describe(result))
+        return result.stdout
+
+    def ok_json(self, *args):
+        """Runs a command with --json that must succeed; returns the parsed object."""
+        result = self.annals(*args, json_out=True)
+        self.assertEqual(result.returncode, 0, "expected exit code 0\n" + self.describe(result))
+        try:
+            return json.loads(result.stdout)
+        except json.JSONDecodeError as e:
+            self.fail(f"--json output is not one JSON object ({e})\n" + self.describe(result))
+
+    def fails(self, code, *args, json_out=False):
+        """Runs a command that must exit with `code`; returns the CompletedProcess."""
+        result = self.annals(*args, json_out=json_out)
+        self.assertEqual(result.returncode, code, f"expected exit code {code}\n" + self.describe(result))
+        return result
+
+    def rpc_fails(self, grpc_code, *args):
+        """A command that must fail as an RPC: exit 1, stderr 'annals: CODE: message'."""
+        result = self.fails(1, *args)
+        self.assertTrue(result.stderr.startswith(f"annals: {grpc_code}: "),
+                        f"expected stderr to start with 'annals: {grpc_code}: '\n" + self.describe(result))
+        return result
+
+    def latest_revision(self):
+        """The latest revision as a read reports it (int64 in JSON is a string; 0 is omitted)."""
+        return int(self.ok_json("relation", "list", "--page-size", "1").get("revision", "0"))
+
+    def list_ids(self, *args):
+        """Ids of `relation list --all ARGS`, in listing order."""
+        return [r["id"] for r in self.ok_json("relation", "list", "--all", *args).get("relations", [])]
+
+    def put_entities(self, *ids):
+        for entity_id in ids:
+            self.ok("entity", "put", entity_id, "--label", f"Label of {entity_id}")
+
+
+class EmptyDatabaseTest(CliTestCase):
+    """A server on an empty database. Each test uses its own entity ids; revisions are taken
+    relative to what the test reads first (except test_01, which runs first on the fresh db)."""
+
+    def test_01_entity_put_get_round_trip_unchanged_put_and_as_of(self):
+        self.assertEqual(self.server.start_revision, 0, "a fresh database should be served at revision 0")
+        self.assertEqual(self.latest_revision(), 0, "nothing written yet, so reads should answer at revision 0")
+
+        out = self.ok("entity", "put", "russia", "--label", "Russia", "--kind", "state",
+                      "--alias", "Russian Federation", "--alias", "RF")
+        self.assertEqual(out.splitlines()[0], "written at revision 1",
+                         "the first write to an empty db commits revision 1")
+
+        entity = self.ok_json("entity", "get", "russia")
+        self.assertEqual(entity["id"], "russia")
+        self.assertEqual(entity["label"], "Russia")
+        self.assertEqual(entity["kind"], "state")
+        self.assertEqual(entity["aliases"], ["Russian Federation", "RF"], "aliases keep their order")
+        self.assertEqual(entity["revision"], "1", "revision is an int64, a JSON string, and the put made it 1")
+        text = self.ok("entity", "get", "russia")
+        self.assertIn("Russia", text.splitlines()[0])
+        self.assertIn("(state)", text.splitlines()[0])
+        self.assertIn("revision 1", text)
+
+        # The same record again: nothing to write, no new revision.
+        out = self.ok("entity", "put", "russia", "--label", "Russia", "--kind", "state",
+                      "--alias", "Russian Federation", "--alias", "RF")
+        self.assertEqual(out.splitlines()[0], "unchanged at revision 1",
+                         "an identical put must say 'unchanged' and not bump the revision")
+        response = self.ok_json("entity", "put", "russia", "--label", "Russia", "--kind", "state",
+                                "--alias", "Russian Federation", "--alias", "RF")
+        self.assertEqual(response.get("writtenCount", 0), 0, f"identical put wrote something: {response}")
+        self.assertEqual(response.get("unchangedCount"), 1, f"identical put should count 1 unchanged: {response}")
+        self.assertEqual(self.latest_revision(), 1, "identical puts must not create revisions")
+        self.assertEqual(self.ok_json("entity", "get", "russia")["revision"], "1")
+
+        # A changed record is a new version; the old one stays readable as of revision 1.
+        out = self.ok("entity", "put", "russia", "--label", "Russian Federation", "--kind", "state")
+        self.assertEqual(out.splitlines()[0], "written at revision 2")
+        latest = self.ok_json("entity", "get", "russia")
+        self.assertEqual((latest["label"], latest["revision"]), ("Russian Federation", "2"))
+        self.assertNotIn("aliases", latest, "a put replaces the whole record: the aliases were dropped")
+        old = self.ok_json("entity", "get", "russia", "--as-of", "1")
+        self.assertEqual((old["label"], old["revision"]), ("Russia", "1"), "--as-of 1 must show the old label")
+        self.assertEqual(old["aliases"], ["Russian Federation", "RF"])
+        self.assertIn("Russia  (state)", self.ok("entity", "get", "russia", "--as-of", "1").splitlines()[0])
+
+        self.rpc_fails("NOT_FOUND", "entity", "get", "no-such-entity")
+
+    def test_02_document_and_relation_put_get_and_rejected_put_writes_nothing(self):
+        self.put_entities("t2.russia", "t2.pakistan")
+        out = self.ok("document", "put", "t2.doc", "--title", "Test article", "--published", "2011-05-23",
+                      "--author", "A. Writer")
+        doc_revision = int(re.match(r"written at revision (\d+)$", out.splitlines()[0]).group(1))
+        self.assertIn("t2.doc  Test article  revision", out)
+
+        out = self.ok("relation", "put", "t2.russia", "supports_membership", "t2.pakistan", "--id", "rel.t2.support",
+                      "--start", "2011", "--end", "2011-05",
+                      "--source", "t2.doc:100-250", "--source", "t2.doc:300-310:second mention")
+        self.assertEqual(out.splitlines()[0], f"written at revision {doc_revision + 1}")
+
+        rel = self.ok_json("relation", "get", "rel.t2.support")
+        self.assertEqual((rel["subject"], rel["predicate"], rel["objectId"]),
+                         ("t2.russia", "supports_membership", "t2.pakistan"))
+        self.assertEqual(rel["valid"], {"start": {"year": 2011}, "end": {"year": 2011, "month": 5}},
+                         "--start 2011 --end 2011-05 keeps year and month precision")
+        self.assertEqual(rel["sources"], [
+            {"documentId": "t2.doc", "begin": 100, "end": 250},
+            {"documentId": "t2.doc", "begin": 300, "end": 310, "note": "second mention"},
+        ])
+        self.assertEqual(rel["revision"], str(doc_revision + 1))
+        self.assertNotIn("retracted", rel)
+        text = self.ok("relation", "get", "rel.t2.support")
+        self.assertIn("t2.russia --supports_membership--> t2.pakistan", text)
+        self.assertIn("valid: 2011..2011-05", text)
+        self.assertIn("source: t2.doc [100, 250)", text)
+        self.assertEqual(self.list_ids("--document", "t2.doc"), ["rel.t2.support"],
+                         "relation list --document finds the relation citing the document")
+
+        # References to things that do not exist: INVALID_ARGUMENT naming the field, nothing written.
+        before = self.latest_revision()
+        r = self.rpc_fails("INVALID_ARGUMENT", "relation", "put", "t2.nobody", "supports_membership", "t2.pakistan",
+                           "--id", "rel.t2.bad")
+        self.assertIn("relations[0].subject", r.stderr, "the error must name the bad field")
+        self.assertIn("t2.nobody", r.stderr, "the error must name the missing entity")
+        r = self.rpc_fails("INVALID_ARGUMENT", "relation", "put", "t2.russia", "supports_membership", "t2.nobody",
+                           "--id", "rel.t2.bad")
+        self.assertIn("relations[0].object_id", r.stderr)
+        r = self.rpc_fails("INVALID_ARGUMENT", "relation", "put", "t2.russia", "supports_membership", "t2.pakistan",
+                           "--id", "rel.t2.bad", "--source", "t2.nodoc:1-2")
+        self.assertIn("relations[0].sources[0].document_id", r.stderr)
+        self.assertEqual(self.latest_revision(), before, "a rejected put must not commit a revision")
+        self.rpc_fails("NOT_FOUND", "relation", "get", "rel.t2.bad")
+        self.assertEqual(self.list_ids("--subject", "t2.russia"), ["rel.t2.support"])
+
+    def test_03_window_semantics_possibly_and_certainly(self):
+        self.put_entities("w.visitor", "w.host")
+        self.ok("relation", "put", "w.visitor", "visited", "w.host", "--id", "rel.w.visit", "--on", "2011-05")
+        self.ok("relation", "put", "w.visitor", "supports", "w.host", "--id", "rel.w.support", "--start", "2011")
+        self.assertEqual(self.ok_json("relation", "get", "rel.w.visit")["valid"],
+                         {"start": {"year": 2011, "month": 5}, "end": {"year": 2011, "month": 5}},
+                         "--on is a point event: start = end")
+        self.assertEqual(self.ok_json("relation", "get", "rel.w.support")["valid"], {"start": {"year": 2011}},
+                         "no --end: still holding, end unset")
+
+        def listed(*window):
+            return set(self.list_ids("--subject", "w.visitor", *window))
+
+        visit, support = "rel.w.visit", "rel.w.support"
+        # A visit on some day(s) of May 2011.
+        self.assertIn(visit, listed("--at", "2011", "--certainly"),
+                      "whatever its days, a May 2011 visit certainly fell in 2011")
+        self.assertIn(visit, listed("--from", "2011-05-10", "--to", "2011-05-20"),
+                      "a May 2011 visit possibly fell in 10-20 May")
+        self.assertNotIn(visit, listed("--from", "2011-05-10", "--to", "2011-05-20", "--certainly"),
+                         "a May 2011 visit may have been on 2 May: not certainly in 10-20 May")
+        self.assertNotIn(visit, listed("--at", "2011-06"), "a May 2011 visit did not happen in June 2011")
+        self.assertNotIn(visit, listed("--from", "2030"), "a May 2011 visit is not in a window from 2030")
+        # Support since some day of 2011, still holding.
+        self.assertIn(support, listed("--at", "2012-06-01", "--certainly"),
+                      "support since 2011 and still holding certainly held on 2012-06-01")
+        self.assertIn(support, listed("--at", "2011-06-01"), "support since 2011 possibly held on 2011-06-01")
+        self.assertNotIn(support, listed("--at", "2011-06-01", "--certainly"),
+                         "support since 2011 may have begun in December 2011: not certainly on 2011-06-01")
+        self.assertNotIn(support, listed("--at", "2010"), "support since 2011 did not hold in 2010")
+        self.assertNotIn(support, listed("--to", "2010-12-31"), "support since 2011 is not in a window ending 2010")
+        self.assertIn(support, listed("--from", "2030", "--certainly"),
+                      "support with no end still holds: certainly in a window from 2030")
+        self.assertEqual(listed("--at", "2011", "--certainly"), {visit, support})
+
+    def test_04_status_filter_and_new_version_history(self):
+        self.put_entities("s.putin", "s.pakistan")
+        out = self.ok("relation", "put", "s.putin", "visited", "s.pakistan", "--id", "rel.s.visit",
+                      "--on", "2012-09", "--status", "planned")
+        planned_rev = int(re.match(r"written at revision (\d+)$", out.splitlines()[0]).group(1))
+        self.assertEqual(self.list_ids("--subject", "s.putin"), [],
+                         "a planned visit did not happen: not listed by default (ASSERTED only)")
+        self.assertEqual(self.list_ids("--subject", "s.putin", "--status", "planned"), ["rel.s.visit"])
+        self.assertEqual(self.list_ids("--subject", "s.putin", "--status", "postponed"), [])
+
+        out = self.ok("relation", "put", "s.putin", "visited", "s.pakistan", "--id", "rel.s.visit",
+                      "--on", "2012-10-03", "--status", "postponed")
+        self.assertEqual(out.splitlines()[0], f"written at revision {planned_rev + 1}",
+                         "the same --id records a new version in the next revision")
+
+        old = self.ok_json("relation", "get", "rel.s.visit", "--as-of", planned_rev)
+        self.assertEqual(old["status"], "PLANNED", f"as of revision {planned_rev} the visit was PLANNED")
+        self.assertEqual(old["valid"]["start"], {"year": 2012, "month": 9})
+        self.assertEqual(old["revision"], str(planned_rev))
+        new = self.ok_json("relation", "get", "rel.s.visit")
+        self.assertEqual(new["status"], "POSTPONED", "the latest version is POSTPONED")
+        self.assertEqual(new["valid"]["start"], {"year": 2012, "month": 10, "day": 3})
+        self.assertEqual(new["revision"], str(planned_rev + 1))
+        self.assertIn("status: POSTPONED", self.ok("relation", "get", "rel.s.visit"))
+        self.assertEqual(self.list_ids("--subject", "s.putin", "--status", "planned"), [],
+                         "its latest version is no longer planned")
+        self.assertEqual(self.list_ids("--subject", "s.putin", "--status", "postponed"), ["rel.s.visit"])
+        self.assertEqual(self.list_ids("--subject", "s.putin", "--status", "planned", "--as-of", planned_rev),
+                         ["rel.s.visit"], "listing as of the old revision sees the planned version")
+        self.assertEqual(self.list_ids("--subject", "s.putin"), [], "postponed is not asserted either")
+
+    def test_05_retract_hides_relation_but_history_keeps_it(self):
+        self.put_entities("r.a", "r.b")
+        out = self.ok("relation", "put", "r.a", "member_of", "r.b", "--id", "rel.r.claim", "--start", "2011")
+        put_rev = int(re.match(r"written at revision (\d+)$", out.splitlines()[0]).group(1))
+
+        retracted = self.ok_json("relation", "retract", "rel.r.claim", "--reason", "misread the source")
+        self.assertTrue(retracted.get("retracted"), f"retract returns the retracted version: {retracted}")
+        self.assertEqual(retracted.get("retractionReason"), "misread the source")
+        self.assertEqual(retracted["revision"], str(put_rev + 1), "a retraction is a write: the next revision")
+
+        r = self.rpc_fails("NOT_FOUND", "relation", "get", "rel.r.claim")
+        self.assertIn("rel.r.claim", r.stderr)
+        shown = self.ok_json("relation", "get", "rel.r.claim", "--show-retracted")
+        self.assertTrue(shown.get("retracted"), "--show-retracted returns the retracted version")
+        self.assertEqual(shown.get("retractionReason"), "misread the source")
+        self.assertIn("RETRACTED: misread the source", self.ok("relation", "get", "rel.r.claim", "--show-retracted"))
+        before = self.ok_json("relation", "get", "rel.r.claim", "--as-of", put_rev)
+        self.assertNotIn("retracted", before, f"as of revision {put_rev} it was not retracted yet")
+        self.assertEqual(before["revision"], str(put_rev))
+        self.assertEqual(self.list_ids("--subject", "r.a"), [], "a retracted relation is not listed")
+        self.assertEqual(self.list_ids("--subject", "r.a", "--as-of", put_rev), ["rel.r.claim"],
+                         "listing as of before the retraction still shows it")
+
+        rev = self.latest_revision()
+        r = self.rpc_fails("FAILED_PRECONDITION", "relation", "retract", "rel.r.claim", "--reason", "again")
+        self.assertIn("rel.r.claim", r.stderr)
+        self.assertEqual(self.latest_revision(), rev, "a refused retraction writes nothing")
+        self.rpc_fails("NOT_FOUND", "relation", "retract", "rel.r.never-written")
+
+    def test_06_pagination_tokens_visit_every_relation_once(self):
+        objects = [f"pg.o{i}" for i in range(1, 8)]
+        self.put_entities("pg.hub", *objects)
+        expected = set()
+        for i, obj in enumerate(objects, 1):
+            self.ok("relation", "put", "pg.hub", "links", obj, "--id", f"rel.pg.{i}")
+            expected.add(f"rel.pg.{i}")
+
+        first = self.ok_json("relation", "list", "--subject", "pg.hub", "--page-size", "3")
+        self.assertEqual(len(first.get("relations", [])), 3, "--page-size 3 gives 3 of the 7")
+        self.assertTrue(first.get("nextPageToken"), f"4 more relations: a nextPageToken is expected: {first}")
+        # A write between pages must not change what later pages see: the token carries the revision.
+        self.put_entities("pg.o8")
+        self.ok("relation", "put", "pg.hub", "links", "pg.o8", "--id", "rel.pg.8")
+
+        seen, sizes, page = [], [], first
+        for _ in range(10):
+            seen += [r["id"] for r in page.get("relations", [])]
+            sizes.append(len(page.get("relations", [])))
+            self.assertEqual(page.get("revision"), first.get("revision"), "every page answers at the first's revision")
+            token = page.get("nextPageToken")
+            if not token:
+                break
+            page = self.ok_json("relation", "list", "--subject", "pg.hub", "--page-size", "3", "--page-token", token)
+        self.assertEqual(sizes, [3, 3, 1], "7 relations in pages of 3")
+        self.assertEqual(len(seen), len(set(seen)), f"a relation came twice: {seen}")
+        self.assertEqual(set(seen), expected, "the pages together are exactly the 7 relations of the first revision")
+
+        self.assertEqual(set(self.list_ids("--subject", "pg.hub", "--as-of", first["revision"], "--page-size", "3")),
+                         expected, "--all follows the tokens to the end")
+        everything = self.ok_json("relation", "list", "--subject", "pg.hub", "--all", "--page-size", "3")
+        self.assertEqual(len(everything["relations"]), 8, "--all at the latest revision sees the 8th as well")
+        self.assertNotIn("nextPageToken", everything, "--all leaves no token behind")
+        text = self.ok("relation", "list", "--subject", "pg.hub", "--page-size", "3")
+        self.assertIn("more: --page-token ", text, "the table tells how to continue")
+
+    def test_07_search_folds_case_and_accents(self):
+        self.ok("entity", "put", "abdullah-gul", "--label", "Abdullah Gül", "--kind", "person")
+
+        def found(query, *more):
+            return [e["id"] for e in self.ok_json("search", query, *more).get("entities", [])]
+
+        self.assertIn("abdullah-gul", found("gul"), "'gul' must find 'Abdullah Gül' (accent folded)")
+        self.assertIn("abdullah-gul", found("ABDULLAH"), "'ABDULLAH' must find 'Abdullah Gül' (case folded)")
+        self.assertIn("abdullah-gul", found("GÜL"), "'GÜL' must find 'Abdullah Gül'")
+        self.assertIn("abdullah-gul", found("abdullah g"), "a word sequence prefix matches")
+        self.assertIn("abdullah-gul", found("gul", "--kind", "person"))
+        self.assertNotIn("abdullah-gul", found("gul", "--kind", "state"), "--kind filters")
+        self.assertNotIn("abdullah-gul", found("ul"), "matching is by word prefix: 'ul' starts no word")
+        self.assertIn("Abdullah Gül", self.ok("search", "gul"))
+
+    def write_import_file(self, name, prefix):
+        """~27 lines: a document, 8 entities, 16 good relations, one malformed line and one
+        relation naming a missing entity. Returns (path, malformed line no, bad line no)."""
+        lines = [json.dumps({"document": {"id": f"{prefix}.doc", "title": "Import test"}})]
+        for i in range(8):
+            lines.append(json.dumps({"entity": {"id": f"{prefix}.e{i}", "kind": "thing", "label": f"Thing {i}"}}))
+        malformed = bad = None
+        for i in range(16):
+            if i == 4:
+                lines.append('{"relation": {"subject": "' + prefix + '.e0", ')
+                malformed = len(lines)
+            if i == 12:
+                lines.append(json.dumps({"relation": {"id": f"rel.{prefix}.bad", "subject": f"{prefix}.e0",
+                                                      "predicate": "imported_link", "objectId": f"{prefix}.missing"}}))
+                bad = len(lines)
+            lines.append(json.dumps({"relation": {
+                "id": f"rel.{prefix}.{i}", "subject": f"{prefix}.e0", "predicate": "imported_link",
+                "objectId": f"{prefix}.e{1 + i % 7}", "valid": {"start": {"year": 2000 + i}},
+                "sources": [{"documentId": f"{prefix}.doc", "begin": i, "end": i + 1}]}}))
+        path = self.workdir / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path, malformed, bad, len(lines)
+
+    def test_08_import_reports_bad_lines_and_writes_the_rest_once(self):
+        path, malformed, bad, rows = self.write_import_file("import.jsonl", "imp")
+        good_relations = {f"rel.imp.{i}" for i in range(16)}
+        before = self.latest_revision()
+
+        result = self.fails(1, "import", path, "--batch-size", "10")
+        self.assertIn(f"{path}:{malformed}:", result.stderr, f"stderr must name malformed line {malformed}")
+        bad_report = [l for l in result.stderr.splitlines() if l.startswith(f"{path}:{bad}:")]
+        self.assertTrue(bad_report, f"stderr must name line {bad} (missing entity)\n" + self.describe(result))
+        self.assertIn("imp.missing", bad_report[0])
+        m = SUMMARY_RE.search(result.stdout)
+        self.assertIsNotNone(m, "no 'imported N rows ...' summary line\n" + self.describe(result))
+        self.assertEqual(int(m.group(1)), rows, f"{rows} non-blank lines were read")
+        self.assertEqual(int(m.group(3)), rows - 2, "all good lines were written")
+        self.assertEqual(int(m.group(5)), 2, "the summary must report 2 rejected lines")
+
+        self.assertEqual(set(self.list_ids("--subject", "imp.e0", "--predicate", "imported_link")), good_relations,
+                         "every good relation was written, the bad one was not")
+        self.assertEqual(set(self.list_ids("--document", "imp.doc")), good_relations)
+        for i in range(8):
+            self.assertEqual(self.ok_json("entity", "get", f"imp.e{i}")["label"], f"Thing {i}")
+        self.rpc_fails("NOT_FOUND", "relation", "get", "rel.imp.bad")
+        after = self.latest_revision()
+        # Batches of 10 items: lines 1-10, 11-21 (without 14), 22-27 (sent again without 23):
+        # three commits.
+        self.assertEqual(after, before + 3, "three batches committed, one revision each")
+
+        again = self.fails(1, "import", path, "--batch-size", "10")
+        self.assertIn(f"{path}:{malformed}:", again.stderr)
+        self.assertIn(f"{path}:{bad}:", again.stderr)
+        m = SUMMARY_RE.search(again.stdout)
+        self.assertIsNotNone(m, "no summary line on the re-run\n" + self.describe(again))
+        self.assertEqual(int(m.group(5)), 2, "the re-run rejects the same 2 lines")
+        self.assertEqual(self.latest_revision(), after, "re-running the same import must write nothing")
+        self.assertEqual(set(self.list_ids("--subject", "imp.e0", "--predicate", "imported_link")), good_relations)
+
+    def test_09_neighbors_directions_status_and_limit(self):
+        self.put_entities("nb.hub", "nb.a", "nb.b", "nb.c", "nb.d")
+        self.ok("relation", "put", "nb.hub", "knows", "nb.a", "--id", "rel.nb.1")
+        self.ok("relation", "put", "nb.hub", "knows", "nb.b", "--id", "rel.nb.2")
+        self.ok("relation", "put", "nb.c", "knows", "nb.hub", "--id", "rel.nb.3")
+        self.ok("relation", "put", "nb.d", "knows", "nb.hub", "--id", "rel.nb.4", "--status", "planned")
+
+        def neighbours(*args):
+            response = self.ok_json("neighbors", "nb.hub", *args)
+            return {(n["relation"]["id"], n["neighbor"]["id"], n["direction"]) for n in response.get("neighbors", [])}
+
+        out_edges = {("rel.nb.1", "nb.a", "OUT"), ("rel.nb.2", "nb.b", "OUT")}
+        in_edges = {("rel.nb.3", "nb.c", "IN")}
+        self.assertEqual(neighbours("--direction", "out"), out_edges, "out: relations whose subject is the hub")
+        self.assertEqual(neighbours("--direction", "in"), in_edges,
+                         "in: relations whose object is the hub (the planned one is not asserted)")
+        self.assertEqual(neighbours("--direction", "both"), out_edges | in_edges)
+        self.assertEqual(neighbours(), out_edges | in_edges, "--direction defaults to both")
+        self.assertEqual(neighbours("--status", "planned"), {("rel.nb.4", "nb.d", "IN")})
+        labels = {n["neighbor"]["id"]: n["neighbor"]["label"]
+                  for n in self.ok_json("neighbors", "nb.hub")["neighbors"]}
+        self.assertEqual(labels["nb.a"], "Label of nb.a", "the neighbour entity comes with its label")
+
+        limited = self.ok_json("neighbors", "nb.hub", "--limit", "2")
+        self.assertEqual(len(limited["neighbors"]), 2, "--limit 2 returns 2 of the 3")
+        self.assertTrue(limited.get("truncated"), "3 matched, 2 returned: truncated")
+        text = self.ok("neighbors", "nb.hub", "--limit", "2")
+        self.assertIn("truncated", text, "the table must say the answer was truncated")
+        self.assertNotIn("truncated", self.ok("neighbors", "nb.hub", "--limit", "3"), "3 of 3 is not truncated")
+        self.assertNotIn("truncated", self.ok("neighbors", "nb.hub", "--direction", "out", "--limit", "2"),
+                         "2 of 2 is not truncated")
+        self.rpc_fails("NOT_FOUND", "neighbors", "nb.nobody")
+
+    def test_10_usage_errors_exit_2_before_any_call(self):
+        self.put_entities("u.a", "u.b")
+        before = self.latest_revision()
+        r = self.fails(2, "relation", "list", "--at", "2011-13x")
+        self.assertIn("2011-13x", r.stderr)
+        self.assertIn("not a date", r.stderr)
+        r = self.fails(2, "relation", "list", "--status", "bogus")
+        self.assertIn("bogus", r.stderr)
+        self.fails(2, "relation", "list", "--at", "2011", "--from", "2010")
+        self.fails(2, "neighbors", "u.a", "--at", "2011-13x")
+        self.fails(2, "neighbors", "u.a", "--direction", "sideways")
+        self.fails(2, "relation", "put", "u.a", "visited", "u.b", "--id", "rel.u.x", "--status", "bogus")
+        self.fails(2, "relation", "put", "u.a", "visited", "u.b", "--id", "rel.u.x", "--start", "2011-13x")
+        self.fails(2, "relation", "put", "u.a", "visited", "u.b", "--id", "rel.u.x", "--source", "no-span")
+        self.fails(2, "relation", "put", "u.a", "visited", "--id", "rel.u.x")  # no object at all
+        self.assertEqual(self.latest_revision(), before, "usage errors write nothing")
+        self.rpc_fails("NOT_FOUND", "relation", "get", "rel.u.x")
+        # Well-formed but not a calendar date: the server checks it and names the field.
+        r = self.rpc_fails("INVALID_ARGUMENT", "relation", "list", "--at", "2011-13")
+        self.assertIn("window.start", r.stderr)
+
+    # --- behaviours that were bugs when this test was first written --------------------
+
+    def test_11_bad_at_date_message_names_the_at_flag(self):
+        r = self.fails(2, "relation", "list", "--at", "2011-13x")
+        self.assertIn("--at '2011-13x'", r.stderr, "the message must name the flag that was given (--at)")
+
+    def test_12_command_line_parse_errors_exit_2(self):
+        codes = {
+            "unknown flag": self.annals("relation", "list", "--bogus").returncode,
+            "missing required --label": self.annals("entity", "put", "u.c").returncode,
+            "non-numeric --page-size": self.annals("relation", "list", "--page-size", "abc").returncode,
+            "unknown subcommand": self.annals("bogus").returncode,
+        }
+        self.assertEqual(codes, {k: 2 for k in codes}, "every usage error must exit 2")
+
+    def test_13_relation_put_default_status_is_asserted(self):
+        self.put_entities("d.a", "d.b")
+        self.ok("relation", "put", "d.a", "knows", "d.b", "--id", "rel.d.default")
+        self.assertEqual(self.list_ids("--subject", "d.a"), ["rel.d.default"])
+        self.assertEqual(self.list_ids("--subject", "d.a", "--status", "asserted"), ["rel.d.default"],
+                         "a relation put with the default status (asserted) must be listed with --status asserted")
+        self.assertEqual(self.ok_json("relation", "get", "rel.d.default").get("status"), "ASSERTED")
+
+    def test_14_import_rerun_summary_reports_nothing_written(self):
+        path, _, _, rows = self.write_import_file("rerun.jsonl", "rer")
+        self.fails(1, "import", path, "--batch-size", "10")
+        revision = self.latest_revision()
+        again = self.fails(1, "import", path, "--batch-size", "10")
+        self.assertEqual(self.latest_revision(), revision)
+        m = SUMMARY_RE.search(again.stdout)
+        self.assertIsNotNone(m, "no summary line\n" + self.describe(again))
+        self.assertEqual(int(m.group(3)), 0, "a re-run that committed nothing must report 0 written\n"
+                         + self.describe(again))
+
+
+class SeedDatabaseTest(CliTestCase):
+    """A server started with --load data/seed: five files, five revisions."""
+
+    ZARDARI_VISITS = {  # data/seed/README.md: the disagreeing claims of Zardari's visit to Russia
+        "rel.zardari-visit-russia-2011-05.seed-000": "seed-000",  # 11-13 May 2011
+        "rel.zardari-visit-russia-2011-05.seed-001": "seed-001",  # May 2011
+        "rel.zardari-visit-russia-2012.seed-002": "seed-002",  # "earlier this year", 2012
+        "rel.zardari-visit-russia-2011-09.seed-003": "seed-003",  # September 2011
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        cls.load = SEED
+        cls.seed_files = sorted(p.name for p in Path(SEED).glob("*.jsonl"))
+        super().setUpClass()
+
+    def test_11_seed_loads_as_five_revisions_and_putin_visit_history(self):
+        self.assertEqual(self.seed_files, ["000_purushottam_2011.jsonl", "001_desilva-ranasinghe_2012.jsonl",
+                                           "002_chauhan_2012.jsonl", "003_hanif_2013.jsonl", "004_fazil_2014.jsonl"])
+        self.assertEqual(self.server.start_revision, 5,
+                         f"five seed files, one commit each: {self.server.serving_line!r}")
+        stderr = self.server.stderr()
+        for revision, name in enumerate(self.seed_files, 1):
+            self.assertRegex(stderr, rf"loaded \S*{re.escape(name)}: revision {revision}\b",
+                             f"{name} must be committed as revision {revision} (name order)")
+        self.assertEqual(self.latest_revision(), 5)
+
+        rel_id = "rel.putin-visit-pakistan-2012"
+        self.rpc_fails("NOT_FOUND", "relation", "get", rel_id, "--as-of", "1")  # first written by 001
+        planned = self.ok_json("relation", "get", rel_id, "--as-of", "2")
+        self.assertEqual(planned.get("status"), "PLANNED", "as of revision 2 (file 001) the visit is PLANNED")
+        self.assertEqual(planned["valid"], {"start": {"year": 2012, "month": 9}, "end": {"year": 2012, "month": 9}})
+        self.assertEqual(planned["revision"], "2")
+        postponed = self.ok_json("relation", "get", rel_id, "--as-of", "3")
+        self.assertEqual(postponed.get("status"), "POSTPONED", "as of revision 3 (file 002) it is POSTPONED")
+        self.assertEqual(postponed["revision"], "3")
+        latest = self.ok_json("relation", "get", rel_id)
+        self.assertEqual((latest.get("status"), latest["revision"]), ("POSTPONED", "4"),
+                         "file 003 writes the last version, still POSTPONED")
+        self.assertEqual({s["documentId"] for s in latest["sources"]}, {"seed-001", "seed-002", "seed-003"},
+                         "each new version keeps the earlier sources and adds its own")
+        self.assertNotIn(rel_id, self.list_ids("--subject", "putin", "--object", "pakistan"),
+                         "a postponed visit is not listed by default")
+        self.assertIn(rel_id, self.list_ids("--subject", "putin", "--object", "pakistan", "--status", "postponed"))
+        self.assertIn(rel_id, self.list_ids("--subject", "putin", "--status", "planned", "--as-of", "2"))
+
+    def test_12_restart_with_same_load_writes_nothing(self):
+        def snapshot():
+            listing = self.ok_json("relation", "list", "--all", "--page-size", "1000")
+            return listing.get("revision"), {(r["id"], r["revision"]) for r in listing.get("relations", [])}
+
+        revision, relations = snapshot()
+        self.assertEqual(revision, "5")
+        self.assertGreater(len(relations), 100, "the seed holds a few hundred relations")
+
+        problems = self.server.stop()
+        self.assertEqual(problems, [], "the first server must stop cleanly")
+        type(self).server = Server(self.workdir, self.db, load=SEED, name="annalsd-restarted").start()
+        self.assertEqual(self.server.start_revision, 5,
+                         f"loading the same files again must write nothing: {self.server.serving_line!r}")
+        self.assertEqual(snapshot(), (revision, relations), "the restarted server answers with the same data")
+        self.assertEqual(self.ok_json("entity", "get", "zardari").get("revision"),
+                         self.ok_json("entity", "get", "zardari", "--as-of", "5").get("revision"))
+
+    def test_13_zardari_visits_to_russia_are_disagreeing_claims_with_own_sources(self):
+        listing = self.ok_json("relation", "list", "--subject", "zardari", "--predicate", "visited",
+                               "--object", "russia", "--all")
+        relations = {r["id"]: r for r in listing.get("relations", [])}
+        self.assertEqual(set(relations), set(self.ZARDARI_VISITS),
+                         "each article's claim of Zardari's visit is its own relation")
+        for rel_id, document in self.ZARDARI_VISITS.items():
+            rel = relations[rel_id]
+            self.assertEqual({s["documentId"] for s in rel.get("sources", [])}, {document},
+                             f"{rel_id} must cite its own article {document} only")
+            conflicts = rel.get("qualifiers", {}).get("conflicts_with", {}).get("text", "").split()
+            self.assertTrue(conflicts, f"{rel_id} must name the claims it disagrees with")
+            self.assertTrue(set(conflicts) <= set(self.ZARDARI_VISITS) - {rel_id},
+                            f"{rel_id} conflicts_with {conflicts} must name other Zardari-visit claims")
+        self.assertEqual(len({d for d in self.ZARDARI_VISITS.values()}), 4, "four different articles")
+
+        def at(*window):
+            return set(self.list_ids("--subject", "zardari", "--predicate", "visited", "--object", "russia", *window))
+
+        may = {"rel.zardari-visit-russia-2011-05.seed-000", "rel.zardari-visit-russia-2011-05.seed-001"}
+        self.assertEqual(at("--at", "2011-05", "--certainly"), may, "only 000 and 001 put the visit in May 2011")
+        self.assertEqual(at("--at", "2011"), may | {"rel.zardari-visit-russia-2011-09.seed-003"})
+        self.assertEqual(at("--at", "2012", "--certainly"), {"rel.zardari-visit-russia-2012.seed-002"},
+                         "002's visit fell somewhere in January-September 2012")
+        self.assertEqual(at("--at", "2012-05", "--certainly"), set(),
+                         "002's visit is not certainly in May 2012")
+
+
+def main():
+    global ANNALSD, ANNALS, SEED
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--annalsd", default=ANNALSD)
+    parser.add_argument("--annals", default=ANNALS)
+    parser.add_argument("--seed", default=SEED)
+    args, rest = parser.parse_known_args()
+    ANNALSD, ANNALS, SEED = (os.path.abspath(p) for p in (args.annalsd, args.annals, args.seed))
+    for label, path in (("--annalsd", ANNALSD), ("--annals", ANNALS)):
+        if not os.access(path, os.X_OK):
+            print(f"cli_e2e_test: {label} {path}: not an executable file", file=sys.stderr)
+            return 2
+    if not os.path.isdir(SEED):
+        print(f"cli_e2e_test: --seed {SEED}: not a directory", file=sys.stderr)
+        return 2
+    try:
+        program = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
+        return 0 if program.result.wasSuccessful() else 1
+    finally:
+        for server in list(_LIVE_SERVERS):
+            server.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
