@@ -73,8 +73,14 @@ absl::Status EndpointBounds(const Date& date, const Date& latest, bool unknown,
     return absl::OkStatus();
   }
   if (!IsSet(date)) {
-    if (IsSet(latest))
-      return absl::InvalidArgumentError(absl::StrCat(latest_name, ": set without ", name));
+    if (IsSet(latest)) {
+      // "No later than": an endpoint known only to fall by the end of `latest`.
+      if (auto s = ValidateDate(latest); !s.ok())
+        return absl::InvalidArgumentError(absl::StrCat(latest_name, ": ", s.message()));
+      *lo = kMinusInfinity;
+      *hi = LastDay(latest);
+      return absl::OkStatus();
+    }
     *lo = *hi = unset_value;
     return absl::OkStatus();
   }

@@ -109,6 +109,28 @@ TEST(WindowRule, AVagueStartWidensTheSpan) {
   EXPECT_FALSE(Certainly(r, D(2012, 10, 6), D(2012, 10, 6)));
 }
 
+TEST(WindowRule, ALatestWithoutItsEndpointMeansNoLaterThan) {
+  TimeRange by_may;  // "already holding when the May 2011 article was written"
+  *by_may.mutable_start_latest() = D(2011, 5);
+  auto b = BoundsOf(by_may);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->s_lo, kMinusInfinity);
+  EXPECT_EQ(b->s_hi, DayNumber(2011, 5, 31));
+  EXPECT_EQ(b->e_hi, kPlusInfinity);
+  EXPECT_TRUE(Certainly(by_may, D(2011, 5), D(2011, 5)));
+  EXPECT_TRUE(Certainly(by_may, D(2013), D(2013)));
+  EXPECT_TRUE(Possibly(by_may, D(1990), D(1990)));
+  EXPECT_FALSE(Certainly(by_may, D(2011, 4), D(2011, 4)));
+  // An event that happened at some time by May 2011.
+  TimeRange event = by_may;
+  *event.mutable_end_latest() = D(2011, 5);
+  EXPECT_TRUE(Possibly(event, D(2009), D(2009)));
+  EXPECT_FALSE(Possibly(event, D(2011, 6), D(2011, 6)));
+  // It may also have happened before 1900: no lower bound, so never certainly in a window
+  // that has one.
+  EXPECT_FALSE(Certainly(event, D(1900), D(2011, 5)));
+}
+
 TEST(WindowRule, InvalidRangesAreRejectedWithTheEndpointNamed) {
   EXPECT_EQ(BoundsOf(Range(D(2012), D(2011))).status().message(),
             "end: the range ends before it can have started");
