@@ -25,6 +25,15 @@ int main(int argc, char** argv) {
       ->envname("ANNALS_REQUEST_ID_TTL_HOURS")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--drain-seconds", drain_seconds, "how long in-flight calls may run after SIGTERM")
       ->envname("ANNALS_DRAIN_SECONDS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--retain-revisions", config.store.retain_revisions,
+                 "revisions of history kept readable for as-of reads, diffs and watches (0: all)")
+      ->envname("ANNALS_RETAIN_REVISIONS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--watch-max-lag-revisions", config.diff.watch_max_lag,
+                 "end a live Watch that falls this far behind, telling it where to resume (0: never)")
+      ->envname("ANNALS_WATCH_MAX_LAG_REVISIONS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--max-diff-relations", config.diff.max_diff_relations,
+                 "DiffValidTimes examines at most this many relations per date")
+      ->envname("ANNALS_MAX_DIFF_RELATIONS")->check(CLI::PositiveNumber)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
   config.drain_timeout = absl::Seconds(drain_seconds);

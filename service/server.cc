@@ -12,7 +12,8 @@
 namespace annals::service {
 namespace {
 
-constexpr const char* kServiceNames[] = {"annals.v1.IngestService", "annals.v1.QueryService"};
+constexpr const char* kServiceNames[] = {"annals.v1.IngestService", "annals.v1.QueryService",
+                                         "annals.v1.DiffService"};
 
 void SetHealth(grpc::Server* server, bool serving) {
   auto* health = server->GetHealthCheckService();
@@ -28,6 +29,8 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   self->config_ = config;
   self->ingest_ = std::make_unique<IngestServiceImpl>(&self->slot_);
   self->query_ = std::make_unique<QueryServiceImpl>(&self->slot_);
+  self->hub_ = std::make_unique<WatchHub>();
+  self->diff_ = std::make_unique<DiffServiceImpl>(&self->slot_, self->hub_.get(), config.diff);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -37,6 +40,7 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   builder.RegisterService(self->ingest_.get());
   builder.RegisterService(self->query_.get());
+  builder.RegisterService(self->diff_.get());
   self->server_ = builder.BuildAndStart();
   if (!self->server_ || self->port_ == 0)
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
@@ -48,6 +52,7 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
     return store.status();
   }
   self->store_ = std::move(*store);
+  self->store_->SetCommitListener([hub = self->hub_.get()](int64_t rev) { hub->OnCommit(rev); });
   if (!config.load_paths.empty()) {
     if (auto s = LoadJsonlPaths(*self->store_, config.load_paths, log); !s.ok()) {
       self->server_->Shutdown();
@@ -63,10 +68,13 @@ void AnnalsServer::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();  // NOT_SERVING from now on
+  // Watch streams never end on their own: end them first, telling each where to resume.
+  hub_->Shutdown(std::chrono::milliseconds(std::min<int64_t>(2000, absl::ToInt64Milliseconds(config_.drain_timeout))));
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(absl::ToInt64Milliseconds(config_.drain_timeout)));
   server_->Wait();
   slot_.Set(nullptr);
+  if (store_) store_->SetCommitListener(nullptr);
   store_.reset();  // flushes the WAL and closes RocksDB
 }
 

@@ -16,6 +16,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/call_support.h"
+#include "service/change_stream.h"
+#include "service/diff_service.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -26,6 +28,7 @@ struct ServerConfig {
   std::vector<std::string> load_paths;
   storage::StoreOptions store;
   absl::Duration drain_timeout = absl::Seconds(20);
+  DiffLimits diff;
   int max_message_bytes = 64 << 20;
 };
 
@@ -44,7 +47,8 @@ class AnnalsServer {
   AnnalsServer() = default;
   ServerConfig config_;
   StoreSlot slot_;
-  std::unique_ptr<grpc::Service> ingest_, query_;
+  std::unique_ptr<WatchHub> hub_;  // before the services: they hold a pointer to it
+  std::unique_ptr<grpc::Service> ingest_, query_, diff_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<storage::Store> store_;
   int port_ = 0;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,9 @@ struct StoreOptions {
   absl::Duration request_id_ttl = absl::Hours(24 * 7);
   // RocksDB block cache, bytes.
   size_t block_cache_bytes = 256 << 20;
+  // How many revisions of history stay readable (as_of reads, diffs, watches); 0 keeps
+  // all of it. Older change-log records are deleted as the horizon moves.
+  int64_t retain_revisions = 0;
 };
 
 struct Retraction {
@@ -114,6 +118,13 @@ struct EntityPage {
   std::string next_cursor;
 };
 
+// Versions of one record, oldest first.
+template <typename Record>
+struct HistoryPage {
+  std::vector<Record> versions;
+  bool more = false;  // later versions exist beyond the page
+};
+
 class Store {
  public:
   // Opens (creating if missing) the database at `path`. Fails with FAILED_PRECONDITION
@@ -127,8 +138,19 @@ class Store {
   // The newest committed revision (0 for an empty store).
   int64_t LatestRevision() const { return latest_revision_.load(std::memory_order_acquire); }
 
-  // Resolves a request's as_of_revision: 0 means latest; beyond latest is OUT_OF_RANGE.
+  // Resolves a request's as_of_revision: 0 means latest; beyond latest, or before the
+  // retention horizon, is OUT_OF_RANGE.
   absl::StatusOr<int64_t> ResolveRevision(int64_t as_of) const;
+
+  // The oldest revision still readable: as_of reads need rev >= it, and change-log reads
+  // need from_revision >= it. 0 while all history is kept.
+  int64_t OldestRevision() const;
+  // OUT_OF_RANGE naming the oldest revision when changes after `from_revision` are gone.
+  absl::Status CheckChangesAvailable(int64_t from_revision) const;
+
+  // Called after every commit that wrote something, with its revision, on the committing
+  // thread while commits are held: it must be quick (signal, do not work).
+  void SetCommitListener(std::function<void(int64_t)> listener);
 
   // Commits `batch` as one revision. INVALID_ARGUMENT names the first bad item (all of
   // them in `errors` when given); NOT_FOUND / FAILED_PRECONDITION for a retraction of a
@@ -156,6 +178,15 @@ class Store {
   // The change-log record of one revision.
   absl::StatusOr<std::optional<ChangeRecord>> GetChange(int64_t rev);
 
+  // Calls `visit` with each change-log record of revisions in (after, up_to], in order,
+  // until it returns false.
+  absl::Status ScanChanges(int64_t after, int64_t up_to, const std::function<bool(const ChangeRecord&)>& visit);
+
+  // Versions of a record written after revision `after`, oldest first, at most `limit`.
+  // Record is EntityRecord, DocumentRecord or RelationRecord.
+  template <typename Record>
+  absl::StatusOr<HistoryPage<Record>> History(std::string_view id, int64_t after, int limit);
+
  private:
   class CommitBuilder;
   Store() = default;
@@ -178,6 +209,8 @@ class Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<int64_t> latest_revision_{0};
   std::mutex commit_mu_;  // one committer at a time
+  std::function<void(int64_t)> commit_listener_;  // guarded by commit_mu_
+  int64_t pruned_through_ = 0;  // change-log records <= this are deleted; guarded by commit_mu_
   int64_t next_relation_ = 1;        // guarded by commit_mu_
   int64_t last_recorded_micros_ = 0;  // guarded by commit_mu_
 };

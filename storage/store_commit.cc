@@ -325,6 +325,14 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<It
   const bool wrote = result.written_count() > 0;
   result.revision = wrote ? rev : latest;
   result.recorded_at_micros = now;
+  // Retention: drop change-log records behind the horizon, a thousand revisions at a time
+  // so the range tombstones stay few.
+  const int64_t horizon = options_.retain_revisions > 0 ? std::max<int64_t>(0, rev - options_.retain_revisions) : 0;
+  const bool prune = wrote && horizon >= pruned_through_ + 1000;
+  if (prune) {
+    wb.DeleteRange(cf(Cf::kChanges), key::Change(0), key::Change(horizon + 1));
+    wb.Put(cf(Cf::kMeta), "pruned_through", U64Value(horizon));
+  }
   if (wrote) {
     ChangeRecord& change = builder.change();
     change.set_revision(rev);
@@ -359,7 +367,9 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<It
   }
   if (wrote) {
     last_recorded_micros_ = now;
+    if (prune) pruned_through_ = horizon;
     latest_revision_.store(rev, std::memory_order_release);
+    if (commit_listener_) commit_listener_(rev);
   }
   return std::move(result);
 }

@@ -1,4 +1,6 @@
 // Store::Open and the small read helpers every other part of the store uses.
+#include <algorithm>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -55,15 +57,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
         absl::StrCat(path, " holds Annals data of an unknown format version"));
   }
 
-  for (const char* name : {"revision", "next_relation"}) {
+  for (const char* name : {"revision", "next_relation", "pruned_through"}) {
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), name, &value);
     if (s.IsNotFound()) continue;
     RETURN_IF_ERROR(FromRocks(s));
     const auto v = static_cast<int64_t>(key::ReadU64(value));
     if (std::string_view(name) == "revision")
       store->latest_revision_.store(v);
-    else
+    else if (std::string_view(name) == "next_relation")
       store->next_relation_ = v;
+    else
+      store->pruned_through_ = v;
   }
   if (auto change = store->GetChange(store->LatestRevision()); change.ok() && *change)
     store->last_recorded_micros_ = (*change)->recorded_at_micros();
@@ -84,7 +88,29 @@ absl::StatusOr<int64_t> Store::ResolveRevision(int64_t as_of) const {
   if (as_of > latest)
     return absl::OutOfRangeError(absl::StrCat("as_of_revision: ", as_of,
                                               " is after the latest revision ", latest));
+  if (as_of < OldestRevision())
+    return absl::OutOfRangeError(absl::StrCat("as_of_revision: ", as_of, " is older than the oldest revision kept, ",
+                                              OldestRevision(), " (history retention)"));
   return as_of;
+}
+
+int64_t Store::OldestRevision() const {
+  if (options_.retain_revisions <= 0) return 0;
+  return std::max<int64_t>(0, LatestRevision() - options_.retain_revisions);
+}
+
+absl::Status Store::CheckChangesAvailable(int64_t from_revision) const {
+  if (from_revision < 0) return absl::InvalidArgumentError("from_revision: must not be negative");
+  if (from_revision < OldestRevision())
+    return absl::OutOfRangeError(absl::StrCat("from_revision: changes after revision ", from_revision,
+                                              " are no longer kept; the oldest revision available is ",
+                                              OldestRevision()));
+  return absl::OkStatus();
+}
+
+void Store::SetCommitListener(std::function<void(int64_t)> listener) {
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  commit_listener_ = std::move(listener);
 }
 
 absl::StatusOr<bool> Store::LoadVersion(Cf family, std::string_view id, int64_t rev,

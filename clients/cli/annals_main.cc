@@ -139,6 +139,35 @@ int main(int argc, char** argv) {
   import->add_option("--batch-size", im.batch_size, "items per commit")->capture_default_str();
   import->callback([&] { conn.Connect(); code = Import(conn, im); });
 
+  // diff, watch, history
+  DiffOptions df;
+  auto* diff = app.add_subcommand("diff", "what changed: between revisions (--from-rev/--to-rev) or dates (--at/--vs)");
+  diff->add_option("entities", df.entities, "no id: the whole graph; one: its relations; two: the relations between them");
+  diff->add_option("--from-rev", df.from_rev, "changes after this revision");
+  diff->add_option("--to-rev", df.to_rev, "up to this revision (default: latest)");
+  diff->add_option("--at", df.at, "the earlier date, e.g. 2010");
+  diff->add_option("--vs", df.vs, "the later date, e.g. 2013");
+  diff->add_flag("--certainly", df.certainly, "compare what certainly held (default: possibly)");
+  diff->add_flag("--continued", df.continued, "also list what held at both dates");
+  diff->add_option("--predicate", df.predicates, "(repeatable)");
+  diff->add_option("--document", df.document, "relations citing this document");
+  diff->add_option("--as-of", df.as_of, "with --at/--vs: as the service knew it at this revision");
+  diff->callback([&] { conn.Connect(); code = Diff(conn, df); });
+  DiffOptions wt;
+  std::string resume_token;
+  auto* watch = app.add_subcommand("watch", "print changes as they are committed (replaying those after --from-rev)");
+  watch->add_option("entities", wt.entities, "no id: the whole graph; one: its relations; two: between them");
+  watch->add_option("--from-rev", wt.from_rev, "replay changes after this revision first (default 0: all)");
+  watch->add_option("--resume-token", resume_token, "continue right after a change printed with --json");
+  watch->add_option("--predicate", wt.predicates, "(repeatable)");
+  watch->add_option("--document", wt.document);
+  watch->callback([&] { conn.Connect(); code = Watch(conn, wt, resume_token); });
+  std::string history_kind;
+  auto* history = app.add_subcommand("history", "every version of a relation, entity or document, oldest first");
+  history->add_option("id", get_id)->required();
+  history->add_option("--kind", history_kind, "relation, entity or document (default: the first that exists)");
+  history->callback([&] { conn.Connect(); code = History(conn, get_id, history_kind); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

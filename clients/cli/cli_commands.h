@@ -18,6 +18,7 @@ struct Connection {
   std::string addr = "127.0.0.1:50051";
   double timeout_seconds = 30;
   bool json = false;
+  std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::IngestService::Stub> ingest;
   std::unique_ptr<v1::QueryService::Stub> query;
 
@@ -76,6 +77,14 @@ struct ImportOptions {
   int batch_size = 1000;
 };
 
+struct DiffOptions {
+  std::vector<std::string> entities;  // 0: whole graph, 1: an entity, 2: the pair
+  std::vector<std::string> predicates;
+  std::string document, at, vs;
+  int64_t from_rev = -1, to_rev = 0, as_of = 0;
+  bool certainly = false, continued = false;
+};
+
 int EntityPut(Connection& c, const EntityPutOptions& o);
 int EntityGet(Connection& c, const std::string& id, int64_t as_of);
 int DocumentPut(Connection& c, const DocumentPutOptions& o);
@@ -87,5 +96,8 @@ int Search(Connection& c, const std::string& query, const std::string& kind, int
            const std::string& page_token);
 int Neighbors(Connection& c, const NeighborsOptions& o);
 int Import(Connection& c, const ImportOptions& o);
+int Diff(Connection& c, const DiffOptions& o);
+int Watch(Connection& c, const DiffOptions& o, const std::string& resume_token);
+int History(Connection& c, const std::string& id, const std::string& kind);
 
 }  // namespace annals::cli

@@ -7,7 +7,7 @@
 namespace annals::cli {
 
 void Connection::Connect() {
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
   ingest = v1::IngestService::NewStub(channel);
   query = v1::QueryService::NewStub(channel);
 }

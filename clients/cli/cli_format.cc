@@ -2,6 +2,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <map>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -51,12 +54,12 @@ std::string FormatValue(const v1::Value& v) {
     case v1::Value::kText: return "\"" + v.text() + "\"";
     case v1::Value::kNumber: {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%g", v.number());
+      std::snprintf(buf, sizeof buf, "%.15g", v.number());
       return buf;
     }
     case v1::Value::kQuantity: {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%.6g", v.quantity().amount());
+      std::snprintf(buf, sizeof buf, "%.15g", v.quantity().amount());  // 630000000, not 6.3e+08
       return std::string(buf) + " " + v.quantity().unit();
     }
     case v1::Value::kDate: return FormatDate(v.date());
@@ -84,7 +87,9 @@ std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = false;
   (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  return out;
+  // Map fields (qualifiers, attributes) come out in hash order; re-emitting through
+  // nlohmann::json sorts every object's keys, so the same record always prints the same.
+  return nlohmann::json::parse(out).dump();
 }
 
 void Table::Print(std::ostream& out) const {
@@ -108,13 +113,14 @@ void Table::Print(std::ostream& out) const {
 void PrintEntity(const v1::Entity& e, std::ostream& out) {
   out << e.id() << "  " << e.label() << (e.kind().empty() ? "" : "  (" + e.kind() + ")") << "\n";
   if (e.aliases_size() > 0) {
-    out << "  aliases:";
-    for (const auto& a : e.aliases()) out << " " << a << ";";
+    out << "  aliases: ";
+    for (int i = 0; i < e.aliases_size(); ++i) out << (i ? "; " : "") << e.aliases(i);
     out << "\n";
   }
   if (!e.description().empty()) out << "  " << e.description() << "\n";
   if (e.has_existence()) out << "  existed: " << FormatRange(e.existence()) << "\n";
-  for (const auto& [k, v] : e.attributes()) out << "  " << k << " = " << FormatValue(v) << "\n";
+  for (const auto& [k, v] : std::map<std::string, v1::Value>(e.attributes().begin(), e.attributes().end()))
+    out << "  " << k << " = " << FormatValue(v) << "\n";
   out << "  revision " << e.revision() << "\n";
 }
 
@@ -122,7 +128,8 @@ void PrintRelation(const v1::Relation& r, std::ostream& out) {
   out << r.id() << "  " << r.subject() << " --" << r.predicate() << "--> " << FormatObject(r) << "\n";
   out << "  valid: " << FormatRange(r.valid()) << "   status: " << v1::Status_Name(r.status())
       << (r.has_confidence() ? "   confidence: " + std::to_string(r.confidence()) : "") << "\n";
-  for (const auto& [k, v] : r.qualifiers()) out << "  " << k << " = " << FormatValue(v) << "\n";
+  for (const auto& [k, v] : std::map<std::string, v1::Value>(r.qualifiers().begin(), r.qualifiers().end()))
+    out << "  " << k << " = " << FormatValue(v) << "\n";
   for (const auto& s : r.sources())
     out << "  source: " << s.document_id() << " [" << s.begin() << ", " << s.end() << ")"
         << (s.note().empty() ? "" : "  " + s.note()) << "\n";

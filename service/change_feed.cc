@@ -1,0 +1,174 @@
+#include "service/change_feed.h"
+
+#include <algorithm>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "service/record_convert.h"
+#include "service/request_validation.h"
+#include "storage/key_codec.h"
+#include "storage/status_macros.h"
+
+namespace annals::service {
+
+bool ScopeFilter::Matches(const storage::RelationRecord& r) const {
+  if (!predicates.empty() && std::find(predicates.begin(), predicates.end(), r.predicate()) == predicates.end())
+    return false;
+  const std::string& object = r.object_id();
+  if (!entity_id.empty() && r.subject() != entity_id && object != entity_id) return false;
+  if (!between.empty() && !((r.subject() == between[0] && object == between[1]) ||
+                            (r.subject() == between[1] && object == between[0])))
+    return false;
+  if (!document_id.empty() &&
+      std::none_of(r.sources().begin(), r.sources().end(),
+                   [&](const storage::Source& s) { return s.document_id() == document_id; }))
+    return false;
+  return true;
+}
+
+bool ScopeFilter::MatchesEntity(const std::string& id) const {
+  if (!predicates.empty() || !document_id.empty()) return false;  // those scopes are about relations
+  if (whole_graph()) return true;
+  return id == entity_id || std::find(between.begin(), between.end(), id) != between.end();
+}
+
+bool ScopeFilter::MatchesDocument(const std::string& id) const {
+  if (!predicates.empty() || !entity_id.empty() || !between.empty()) return false;
+  return document_id.empty() || id == document_id;
+}
+
+absl::StatusOr<ScopeFilter> ScopeOf(const v1::Scope& scope) {
+  ScopeFilter f;
+  if (!scope.entity_id().empty()) RETURN_IF_ERROR(CheckId("scope.entity_id", scope.entity_id()));
+  if (!scope.document_id().empty()) RETURN_IF_ERROR(CheckId("scope.document_id", scope.document_id()));
+  if (scope.between_size() != 0 && scope.between_size() != 2)
+    return absl::InvalidArgumentError("scope.between: give exactly two entity ids");
+  for (int i = 0; i < scope.between_size(); ++i)
+    RETURN_IF_ERROR(CheckId(absl::StrCat("scope.between[", i, "]"), scope.between(i)));
+  if (scope.predicates_size() > kMaxRepeated)
+    return absl::InvalidArgumentError(absl::StrCat("scope.predicates: more than ", kMaxRepeated));
+  for (int i = 0; i < scope.predicates_size(); ++i)
+    if (scope.predicates(i).empty() || scope.predicates(i).size() > kMaxIdBytes)
+      return absl::InvalidArgumentError(absl::StrCat("scope.predicates[", i, "]: empty or longer than 128 bytes"));
+  f.entity_id = scope.entity_id();
+  f.document_id = scope.document_id();
+  f.between.assign(scope.between().begin(), scope.between().end());
+  f.predicates.assign(scope.predicates().begin(), scope.predicates().end());
+  return f;
+}
+
+std::string ResumeTokenAfter(int64_t revision, int32_t index) {
+  std::string raw = "w1";  // format tag
+  storage::key::AppendU64(&raw, static_cast<uint64_t>(revision));
+  storage::key::AppendU64(&raw, static_cast<uint64_t>(index));
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<FeedPosition> PositionAfterToken(const std::string& token) {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() != 18 || raw.compare(0, 2, "w1") != 0)
+    return absl::InvalidArgumentError("resume_token: not a token this server gave out");
+  const std::string_view view(raw);
+  FeedPosition p;
+  p.revision = static_cast<int64_t>(storage::key::ReadU64(view.substr(2)));
+  p.index = static_cast<int32_t>(storage::key::ReadU64(view.substr(10))) + 1;
+  if (p.revision < 1 || p.index < 1) return absl::InvalidArgumentError("resume_token: out of range");
+  return p;
+}
+
+namespace {
+
+// Loads the version of a record written at exactly `rev` (0: none) into `out`.
+template <typename Record>
+absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_t rev, Record* out);
+template <>
+absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_t rev, storage::EntityRecord* out) {
+  if (rev == 0) return false;
+  ASSIGN_OR_RETURN(auto got, store.GetEntity(id, rev));
+  if (got) *out = std::move(*got);
+  return got.has_value();
+}
+template <>
+absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_t rev, storage::DocumentRecord* out) {
+  if (rev == 0) return false;
+  ASSIGN_OR_RETURN(auto got, store.GetDocument(id, rev));
+  if (got) *out = std::move(*got);
+  return got.has_value();
+}
+template <>
+absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_t rev, storage::RelationRecord* out) {
+  if (rev == 0) return false;
+  ASSIGN_OR_RETURN(auto got, store.GetRelation(id, rev));
+  if (got) *out = std::move(*got);
+  return got.has_value();
+}
+
+}  // namespace
+
+absl::StatusOr<int32_t> ExpandChanges(storage::Store& store, const storage::ChangeRecord& record,
+                                      const ScopeFilter& scope, int32_t from_index,
+                                      const std::function<bool(v1::Change)>& emit) {
+  using storage::ChangeEntry;
+  const int32_t count = record.changes_size();
+  for (int32_t i = from_index; i < count; ++i) {
+    const ChangeEntry& entry = record.changes(i);
+    v1::Change change;
+    change.set_revision(record.revision());
+    *change.mutable_recorded_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(record.recorded_at_micros());
+    change.set_id(entry.id());
+    change.set_index(i);
+    change.set_request_id(record.request_id());
+    change.set_resume_token(ResumeTokenAfter(record.revision(), i));
+    bool in_scope = false;
+    switch (entry.kind()) {
+      case ChangeEntry::ENTITY_UPSERTED: {
+        in_scope = scope.MatchesEntity(entry.id());
+        if (!in_scope) break;
+        storage::EntityRecord before, after;
+        ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
+        ASSIGN_OR_RETURN(bool has, LoadAt(store, entry.id(), record.revision(), &after));
+        if (!has) return absl::DataLossError(absl::StrCat("change log names a missing entity version ", entry.id()));
+        if (had) *change.mutable_entity_before() = ToApi(before);
+        *change.mutable_entity_after() = ToApi(after);
+        change.set_kind(had ? v1::ENTITY_CHANGED : v1::ENTITY_CREATED);
+        break;
+      }
+      case ChangeEntry::DOCUMENT_PUT: {
+        in_scope = scope.MatchesDocument(entry.id());
+        if (!in_scope) break;
+        storage::DocumentRecord before, after;
+        ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
+        ASSIGN_OR_RETURN(bool has, LoadAt(store, entry.id(), record.revision(), &after));
+        if (!has) return absl::DataLossError(absl::StrCat("change log names a missing document version ", entry.id()));
+        if (had) *change.mutable_document_before() = ToApi(before);
+        *change.mutable_document_after() = ToApi(after);
+        change.set_kind(had ? v1::DOCUMENT_CHANGED : v1::DOCUMENT_ADDED);
+        break;
+      }
+      case ChangeEntry::RELATION_PUT:
+      case ChangeEntry::RELATION_RETRACTED: {
+        storage::RelationRecord before, after;
+        ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
+        ASSIGN_OR_RETURN(bool has, LoadAt(store, entry.id(), record.revision(), &after));
+        if (!has) return absl::DataLossError(absl::StrCat("change log names a missing relation version ", entry.id()));
+        // A relation that moved into or out of the scope is a change of the scope too.
+        in_scope = scope.Matches(after) || (had && scope.Matches(before));
+        if (!in_scope) break;
+        if (had) *change.mutable_relation_before() = ToApi(before);
+        *change.mutable_relation_after() = ToApi(after);
+        if (entry.kind() == ChangeEntry::RELATION_RETRACTED)
+          change.set_kind(v1::RELATION_RETRACTED);
+        else
+          change.set_kind(had && !before.retracted() ? v1::RELATION_CHANGED : v1::RELATION_ADDED);
+        break;
+      }
+      default: return absl::DataLossError("unknown change kind in the change log");
+    }
+    if (in_scope && !emit(std::move(change))) return i + 1;
+  }
+  return count;
+}
+
+}  // namespace annals::service
