@@ -607,6 +607,51 @@ class EmptyDatabaseTest(CliTestCase):
                          + self.describe(again))
 
 
+    def test_15_diff_history_and_watch(self):
+        self.put_entities("df.x", "df.y")
+        start = self.latest_revision()
+        self.ok("relation", "put", "df.x", "visited", "df.y", "--id", "df.visit", "--on", "2011-05",
+                "--status", "planned")
+        self.ok("relation", "put", "df.x", "visited", "df.y", "--id", "df.visit", "--on", "2011-09",
+                "--status", "postponed")
+        self.ok("relation", "put", "df.x", "supports", "df.y", "--id", "df.support", "--start", "2011")
+        # What the service learned since `start`: one JSON object per change, in commit order.
+        out = self.annals("diff", "--from-rev", start, "df.x", json_out=True)
+        self.assertEqual(out.returncode, 0, self.describe(out))
+        changes = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+        self.assertEqual([(c["id"], c["kind"]) for c in changes],
+                         [("df.visit", "RELATION_ADDED"), ("df.visit", "RELATION_CHANGED"),
+                          ("df.support", "RELATION_ADDED")])
+        self.assertEqual(changes[1]["relationBefore"]["status"], "PLANNED")
+        self.assertEqual(changes[1]["relationAfter"]["status"], "POSTPONED")
+        # The same claim's versions, oldest first.
+        history = self.ok("history", "df.visit").splitlines()
+        self.assertEqual(len(history), 2, history)
+        self.assertIn("RELATION_ADDED", history[0])
+        self.assertIn("PLANNED", history[0])
+        self.assertIn("RELATION_CHANGED", history[1])
+        # How the world changed between 2010 and 2013: the support began (the visit never
+        # happened as dated, and it is not asserted anyway).
+        vt = self.ok_json("diff", "--at", "2010", "--vs", "2013", "df.x", "df.y")
+        self.assertEqual([r["id"] for r in vt.get("began", [])], ["df.support"])
+        self.assertNotIn("ended", vt)
+        # A watcher sees a commit made after it connected.
+        latest = self.latest_revision()
+        watcher = subprocess.Popen([ANNALS, "--addr", self.server.addr, "--json", "watch", "--from-rev", str(latest)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+        try:
+            time.sleep(0.3)
+            self.ok("relation", "put", "df.y", "met", "df.x", "--id", "df.met", "--on", "2012")
+            line = watcher.stdout.readline()
+            self.assertTrue(line, "the watcher printed nothing")
+            seen = json.loads(line)
+            self.assertEqual((seen["id"], seen["kind"], int(seen["revision"])), ("df.met", "RELATION_ADDED", latest + 1))
+            self.assertTrue(seen.get("resumeToken"))
+        finally:
+            watcher.kill()
+            watcher.wait(timeout=10)
+
+
 class SeedDatabaseTest(CliTestCase):
     """A server started with --load data/seed: five files, five revisions."""
 
