@@ -17,7 +17,7 @@ bool IsSet(const v1::Date& d) { return d.year() != 0 || d.month() != 0 || d.day(
 
 std::string Endpoint(const v1::Date& date, const v1::Date& latest, bool unknown) {
   if (unknown) return "?";
-  if (!IsSet(date)) return "";
+  if (!IsSet(date)) return IsSet(latest) ? "by " + FormatDate(latest) : "";  // no later than
   std::string out = FormatDate(date);
   if (IsSet(latest)) out += "~" + FormatDate(latest);
   return out;

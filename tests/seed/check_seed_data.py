@@ -168,6 +168,27 @@ def latest(d):
     return (y, m, calendar.monthrange(y if y > 0 else 2000 + y % 400, m)[1])
 
 
+NEG_INF, POS_INF = (float("-inf"),), (float("inf"),)
+
+
+def range_bounds(r):
+    """(s-, s+, e-, e+) of a valid range, as in docs/time.md; days are (y, m, d) tuples.
+
+    An endpoint with neither date nor `*_latest` is unbounded (start: -inf, end: +inf); `*_unknown`
+    is -inf..+inf. `*_latest` alone means "no later than": the lower bound is unbounded."""
+    def side(first, last, unknown, unset):
+        if r.get(unknown):
+            return NEG_INF, POS_INF
+        lo = earliest(r[first]) if first in r else None
+        hi = latest(r[last]) if last in r else latest(r[first]) if first in r else None
+        if lo is None and hi is None:
+            return unset, unset
+        return (lo if lo is not None else NEG_INF), hi
+    s_lo, s_hi = side("start", "startLatest", "startUnknown", NEG_INF)
+    e_lo, e_hi = side("end", "endLatest", "endUnknown", POS_INF)
+    return s_lo, s_hi, e_lo, e_hi
+
+
 def range_problems(r, where):
     if not isinstance(r, dict):
         return [f"{where}: time range is not an object"]
@@ -177,18 +198,16 @@ def range_problems(r, where):
             probs += date_problems(r[k], f"{where}.{k}")
     if probs:
         return probs
-    if "startLatest" in r and "start" not in r:
-        probs.append(f"{where}: startLatest without start")
-    if "endLatest" in r and "end" not in r:
-        probs.append(f"{where}: endLatest without end")
+    for side in ("start", "end"):
+        if r.get(f"{side}Unknown") and (side in r or f"{side}Latest" in r):
+            probs.append(f"{where}: {side}Unknown together with a {side} date")
     if "start" in r and "startLatest" in r and earliest(r["start"]) > latest(r["startLatest"]):
         probs.append(f"{where}: start is after startLatest")
     if "end" in r and "endLatest" in r and earliest(r["end"]) > latest(r["endLatest"]):
         probs.append(f"{where}: end is after endLatest")
-    if "start" in r and "end" in r:
-        end_last = latest(r.get("endLatest", r["end"]))
-        if earliest(r["start"]) > end_last:
-            probs.append(f"{where}: start {r['start']} is after end {r['end']}")
+    s_lo, _, _, e_hi = range_bounds(r)
+    if s_lo > e_hi:  # it would have to start after it ended
+        probs.append(f"{where}: earliest start {r.get('start')} is after latest end {r.get('endLatest', r.get('end'))}")
     return probs
 
 
@@ -214,9 +233,8 @@ def day_span(r):
     """(first possible day, last possible day) of a relation's valid range; None = unbounded."""
     if not r:
         return (None, None)
-    lo = earliest(r["start"]) if "start" in r else None
-    hi = latest(r.get("endLatest", r["end"])) if "end" in r else None
-    return (lo, hi)
+    s_lo, _, _, e_hi = range_bounds(r)
+    return (None if s_lo == NEG_INF else s_lo, None if e_hi == POS_INF else e_hi)
 
 
 def disjoint(a, b):
@@ -418,6 +436,30 @@ class SeedData(unittest.TestCase):
             if "valid" in r:
                 probs += range_problems(r["valid"], f"{ln.where}: relation {r.get('id')} valid")
         self.report(probs, "invalid dates")
+
+    def test_12b_no_unknown_start_ending_at_publication(self):
+        """A report that something held (or had happened) when the article was written gives no
+        end: `startUnknown` with an end in the article's own publication period says it stopped
+        then. Use `startLatest` (and, for an event, `endLatest`) without start/end instead."""
+        probs = []
+        for f, lines in FILES:
+            docs = [ln.body for ln in lines if ln.key == "document"]
+            pub = docs[0].get("published") if docs else None
+            if not isinstance(pub, dict) or "year" not in pub:
+                continue
+            period = {"year": pub["year"], "month": pub["month"]} if pub.get("month") else {"year": pub["year"]}
+            p_lo, p_hi = earliest(period), latest(period)
+            for ln in lines:
+                if ln.key != "relation":
+                    continue
+                v = ln.body.get("valid") or {}
+                if not v.get("startUnknown") or not ("end" in v or "endLatest" in v):
+                    continue
+                _, _, e_lo, e_hi = range_bounds(v)
+                if e_lo <= p_hi and e_hi >= p_lo:
+                    probs.append(f"{ln.where}: relation {ln.body.get('id')} has an unknown start and ends in the "
+                                 f"article's publication period {period}; write startLatest/endLatest instead")
+        self.report(probs, "relations that end when their article was published")
 
     def test_13_relation_redeclared_only_as_new_version(self):
         probs, last = [], {}
