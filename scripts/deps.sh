@@ -9,8 +9,12 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
-  python3 python3-grpcio python3-protobuf
+  python3 python3-grpcio python3-protobuf python3-pytest
+  nodejs
 )
+# npm: Debian's package, unless npm is already there (NodeSource's nodejs bundles it and
+# conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
