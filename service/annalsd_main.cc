@@ -34,7 +34,18 @@ int main(int argc, char** argv) {
   app.add_option("--max-diff-relations", config.diff.max_diff_relations,
                  "DiffValidTimes examines at most this many relations per date")
       ->envname("ANNALS_MAX_DIFF_RELATIONS")->check(CLI::PositiveNumber)->capture_default_str();
+  double query_deadline_seconds = 10;
+  app.add_option("--query-max-depth", config.query.max_depth, "deepest traversal or longest path a query may ask")
+      ->envname("ANNALS_QUERY_MAX_DEPTH")->check(CLI::Range(1, 20))->capture_default_str();
+  app.add_option("--query-max-fan-out", config.query.max_fan_out, "relations a graph query follows from one entity")
+      ->envname("ANNALS_QUERY_MAX_FAN_OUT")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--query-max-results", config.query.max_results, "entities plus relations one graph query returns")
+      ->envname("ANNALS_QUERY_MAX_RESULTS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--query-deadline-seconds", query_deadline_seconds,
+                 "a graph query stops (truncated) after this long unless the caller's deadline is sooner")
+      ->envname("ANNALS_QUERY_DEADLINE_SECONDS")->check(CLI::PositiveNumber)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  config.query.default_deadline = absl::Seconds(query_deadline_seconds);
   config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
   config.drain_timeout = absl::Seconds(drain_seconds);
 

@@ -2,13 +2,24 @@
 #pragma once
 
 #include "annals/v1/query.grpc.pb.h"
+#include "absl/time/time.h"
 #include "service/call_support.h"
 
 namespace annals::service {
 
+// Server-side bounds of the graph queries (flags --query-*).
+struct QueryLimits {
+  int max_depth = 6;
+  int max_fan_out = 1000;
+  int max_results = 10'000;
+  int64_t max_steps = 2'000'000;
+  // Applied when the caller's deadline is later, or absent.
+  absl::Duration default_deadline = absl::Seconds(10);
+};
+
 class QueryServiceImpl final : public v1::QueryService::CallbackService {
  public:
-  explicit QueryServiceImpl(const StoreSlot* slot) : slot_(slot) {}
+  explicit QueryServiceImpl(const StoreSlot* slot, QueryLimits limits = {}) : slot_(slot), limits_(limits) {}
 
   grpc::ServerUnaryReactor* GetEntity(grpc::CallbackServerContext* ctx,
                                       const v1::GetEntityRequest* request,
@@ -29,8 +40,21 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
                                       const v1::NeighborsRequest* request,
                                       v1::NeighborsResponse* response) override;
 
+  // Graph queries: service/graph_query_service.cc.
+  grpc::ServerUnaryReactor* Traverse(grpc::CallbackServerContext* ctx, const v1::TraverseRequest* request,
+                                     v1::TraverseResponse* response) override;
+  grpc::ServerUnaryReactor* FindPaths(grpc::CallbackServerContext* ctx, const v1::FindPathsRequest* request,
+                                      v1::FindPathsResponse* response) override;
+  grpc::ServerUnaryReactor* Timeline(grpc::CallbackServerContext* ctx, const v1::TimelineRequest* request,
+                                     v1::TimelineResponse* response) override;
+  grpc::ServerUnaryReactor* Aggregate(grpc::CallbackServerContext* ctx, const v1::AggregateRequest* request,
+                                      v1::AggregateResponse* response) override;
+  grpc::ServerUnaryReactor* Conflicts(grpc::CallbackServerContext* ctx, const v1::ConflictsRequest* request,
+                                      v1::ConflictsResponse* response) override;
+
  private:
   const StoreSlot* slot_;
+  QueryLimits limits_;
 };
 
 }  // namespace annals::service

@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   std::unique_ptr<AnnalsServer> self(new AnnalsServer());
   self->config_ = config;
   self->ingest_ = std::make_unique<IngestServiceImpl>(&self->slot_);
-  self->query_ = std::make_unique<QueryServiceImpl>(&self->slot_);
+  self->query_ = std::make_unique<QueryServiceImpl>(&self->slot_, config.query);
   self->hub_ = std::make_unique<WatchHub>();
   self->diff_ = std::make_unique<DiffServiceImpl>(&self->slot_, self->hub_.get(), config.diff);
 

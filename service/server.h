@@ -18,6 +18,7 @@
 #include "service/call_support.h"
 #include "service/change_stream.h"
 #include "service/diff_service.h"
+#include "service/query_service.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -29,6 +30,7 @@ struct ServerConfig {
   storage::StoreOptions store;
   absl::Duration drain_timeout = absl::Seconds(20);
   DiffLimits diff;
+  QueryLimits query;
   int max_message_bytes = 64 << 20;
 };
 

@@ -25,6 +25,21 @@ int64_t DayNumber(int32_t year, int32_t month, int32_t day) {
   return era * 146097 + doe - 719468;
 }
 
+// Howard Hinnant's civil_from_days.
+CivilDay CivilOf(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int32_t d = static_cast<int32_t>(doy - (153 * mp + 2) / 5 + 1);
+  const int32_t m = static_cast<int32_t>(mp < 10 ? mp + 3 : mp - 9);
+  const int64_t astronomical = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const int32_t year = static_cast<int32_t>(astronomical <= 0 ? astronomical - 1 : astronomical);
+  return {year, m, d};
+}
+
 int DaysInMonth(int32_t year, int32_t month) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (month == 2 && IsLeap(Astronomical(year))) return 29;

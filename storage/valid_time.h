@@ -28,6 +28,12 @@ inline constexpr int32_t kMaxAbsYear = 999'999;
 // Days since 1970-01-01 of a complete civil date; `year` as the API writes it (-1 = 1 BCE).
 int64_t DayNumber(int32_t year, int32_t month, int32_t day);
 
+// The civil date (API year, BCE negative) of a day number: the inverse of DayNumber.
+struct CivilDay {
+  int32_t year, month, day;
+};
+CivilDay CivilOf(int64_t day);
+
 // Days in `month` of `year` (API year, BCE negative).
 int DaysInMonth(int32_t year, int32_t month);
 

@@ -28,6 +28,18 @@ TEST(Calendar, KnownDayNumbers) {
   EXPECT_EQ(DaysInMonth(2012, 2), 29);
 }
 
+TEST(Calendar, CivilOfInvertsDayNumberAcrossEras) {
+  for (int64_t day = DayNumber(-600, 1, 1); day <= DayNumber(2100, 12, 31); day += 13) {
+    const CivilDay c = CivilOf(day);
+    ASSERT_NE(c.year, 0) << day;
+    ASSERT_EQ(DayNumber(c.year, c.month, c.day), day) << c.year << "-" << c.month << "-" << c.day;
+  }
+  const CivilDay bce = CivilOf(DayNumber(-1, 12, 31));
+  EXPECT_EQ(bce.year, -1);
+  EXPECT_EQ(bce.month, 12);
+  EXPECT_EQ(CivilOf(0).year, 1970);
+}
+
 TEST(Calendar, ValidationNamesTheBadPart) {
   EXPECT_TRUE(ValidateDate(D(2011, 2, 28)).ok());
   EXPECT_TRUE(ValidateDate(D(-44, 3, 15)).ok());

@@ -168,6 +168,50 @@ int main(int argc, char** argv) {
   history->add_option("--kind", history_kind, "relation, entity or document (default: the first that exists)");
   history->callback([&] { conn.Connect(); code = History(conn, get_id, history_kind); });
 
+  // graph queries
+  GraphOptions gq;
+  auto common = [&](CLI::App* cmd, bool window) {
+    cmd->add_option("--predicate", gq.predicates, "(repeatable)");
+    cmd->add_option("--status", gq.statuses, "(repeatable; default asserted)");
+    if (window) AddWindow(cmd, &gq.window);
+    cmd->add_option("--as-of", gq.as_of, "answer as of this revision (0 = latest)");
+  };
+  auto* traverse = app.add_subcommand("traverse", "the subgraph reached from entities within --depth hops");
+  traverse->add_option("entities", gq.entities, "start entity ids")->required();
+  traverse->add_option("--depth", gq.depth, "hops (default 2)");
+  traverse->add_option("--direction", gq.direction, "out, in or both")->capture_default_str();
+  traverse->add_option("--fan-out", gq.fan_out, "relations followed from one entity (server default and cap)");
+  traverse->add_option("--limit", gq.limit, "entities plus relations returned (server default and cap)");
+  common(traverse, true);
+  traverse->callback([&] { conn.Connect(); code = Traverse(conn, gq); });
+  auto* paths = app.add_subcommand("paths", "the k shortest paths between two entities");
+  paths->add_option("entities", gq.entities, "SOURCE TARGET")->required()->expected(2);
+  paths->add_option("--max-hops", gq.depth, "default 3");
+  paths->add_option("-k", gq.k, "how many paths")->capture_default_str();
+  paths->add_flag("--time-respecting", gq.time_respecting, "only chains of relations that could follow one another in time");
+  paths->add_option("--direction", gq.direction, "out, in or both")->capture_default_str();
+  common(paths, true);
+  paths->callback([&] { conn.Connect(); code = Paths(conn, gq); });
+  auto* timeline = app.add_subcommand("timeline", "an entity's (or a pair's) relations in valid-time order");
+  timeline->add_option("entities", gq.entities, "ENTITY [OTHER]")->required();
+  timeline->add_option("--by", gq.by, "year, quarter or month")->capture_default_str();
+  timeline->add_option("--limit", gq.limit, "relations (server default and cap)");
+  common(timeline, true);
+  timeline->callback([&] { conn.Connect(); code = Timeline(conn, gq); });
+  auto* aggregate = app.add_subcommand("aggregate", "counts and sums per period: the trajectory of a relationship");
+  aggregate->add_option("entities", gq.entities, "ENTITY [OTHER]")->required();
+  aggregate->add_option("--by", gq.by, "year, quarter or month")->capture_default_str();
+  aggregate->add_flag("--by-predicate", gq.by_predicate, "one row per period and predicate");
+  common(aggregate, true);
+  aggregate->callback([&] { conn.Connect(); code = Aggregate(conn, gq); });
+  auto* conflicts = app.add_subcommand("conflicts", "claims from different sources that disagree on dates or values");
+  conflicts->add_option("entities", gq.entities, "ENTITY [OTHER] (or --document)");
+  conflicts->add_option("--document", gq.document, "the claims of one document against the others");
+  conflicts->add_option("--status", gq.statuses, "(repeatable; default asserted)");
+  conflicts->add_option("--as-of", gq.as_of);
+  conflicts->add_option("--limit", gq.limit, "groups (default 100)");
+  conflicts->callback([&] { conn.Connect(); code = Conflicts(conn, gq); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

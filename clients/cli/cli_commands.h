@@ -77,6 +77,18 @@ struct ImportOptions {
   int batch_size = 1000;
 };
 
+// --from/--to/--at/--certainly into a Window; false (after a message) on bad input.
+bool BuildWindow(const WindowOptions& w, v1::Window* window, bool* has_window);
+
+struct GraphOptions {
+  std::vector<std::string> entities, predicates, statuses;
+  WindowOptions window;
+  std::string direction = "both", by = "year", document;
+  int depth = 0, fan_out = 0, limit = 0, k = 1;
+  int64_t as_of = 0;
+  bool time_respecting = false, by_predicate = false;
+};
+
 struct DiffOptions {
   std::vector<std::string> entities;  // 0: whole graph, 1: an entity, 2: the pair
   std::vector<std::string> predicates;
@@ -99,5 +111,10 @@ int Import(Connection& c, const ImportOptions& o);
 int Diff(Connection& c, const DiffOptions& o);
 int Watch(Connection& c, const DiffOptions& o, const std::string& resume_token);
 int History(Connection& c, const std::string& id, const std::string& kind);
+int Traverse(Connection& c, const GraphOptions& o);
+int Paths(Connection& c, const GraphOptions& o);
+int Timeline(Connection& c, const GraphOptions& o);
+int Aggregate(Connection& c, const GraphOptions& o);
+int Conflicts(Connection& c, const GraphOptions& o);
 
 }  // namespace annals::cli

@@ -6,7 +6,6 @@
 #include "clients/cli/cli_format.h"
 
 namespace annals::cli {
-namespace {
 
 // --from/--to/--at into a Window; false (after a message) on bad input.
 bool BuildWindow(const WindowOptions& w, v1::Window* window, bool* has_window) {
@@ -33,6 +32,8 @@ bool BuildWindow(const WindowOptions& w, v1::Window* window, bool* has_window) {
   window->set_mode(w.certainly ? v1::CERTAINLY : v1::POSSIBLY);
   return true;
 }
+
+namespace {
 
 bool AddStatuses(const std::vector<std::string>& names, google::protobuf::RepeatedField<int>* out) {
   for (const auto& name : names) {

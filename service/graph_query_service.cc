@@ -1,0 +1,299 @@
+// QueryService's graph queries: Traverse, FindPaths, Timeline, Aggregate, Conflicts.
+// Validation and bounds here; the algorithms are in storage/graph_query.h and
+// storage/relation_views.h.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "service/query_service.h"
+#include "service/record_convert.h"
+#include "service/request_validation.h"
+#include "storage/graph_query.h"
+#include "storage/relation_views.h"
+#include "storage/status_macros.h"
+
+namespace annals::service {
+namespace {
+
+// A count the caller may leave 0 (default) but not set beyond the server's cap.
+absl::StatusOr<int> Bounded(std::string_view field, int32_t requested, int default_value, int cap) {
+  if (requested < 0) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must not be negative"));
+  if (requested > cap)
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": at most ", cap, " on this server"));
+  return requested == 0 ? std::min(default_value, cap) : requested;
+}
+
+// The filter shared by every graph query.
+template <typename Request>
+absl::StatusOr<storage::EdgeFilter> FilterOf(const Request& request, v1::Direction direction) {
+  storage::EdgeFilter f;
+  switch (direction) {
+    case v1::DIRECTION_UNSPECIFIED:
+    case v1::BOTH: break;
+    case v1::OUT: f.incoming = false; break;
+    case v1::IN: f.outgoing = false; break;
+    default: return absl::InvalidArgumentError(absl::StrCat("direction: unknown value ", static_cast<int>(direction)));
+  }
+  for (int i = 0; i < request.predicates_size(); ++i) {
+    const std::string& p = request.predicates(i);
+    if (p.empty() || p.size() > kMaxIdBytes)
+      return absl::InvalidArgumentError(absl::StrCat("predicates[", i, "]: empty or longer than 128 bytes"));
+    if (std::find(f.predicates.begin(), f.predicates.end(), p) == f.predicates.end()) f.predicates.push_back(p);
+  }
+  ASSIGN_OR_RETURN(f.statuses, StatusFilter("statuses", request.statuses()));
+  ASSIGN_OR_RETURN(f.window, DayWindowOf("window", request.has_window() ? &request.window() : nullptr));
+  return f;
+}
+
+storage::QueryBudget BudgetOf(const QueryLimits& limits, grpc::CallbackServerContext* ctx) {
+  storage::QueryBudget b;
+  b.max_fan_out = limits.max_fan_out;
+  b.max_results = limits.max_results;
+  b.max_steps = limits.max_steps;
+  b.deadline = std::min(absl::Now() + limits.default_deadline, absl::FromChrono(ctx->deadline()));
+  return b;
+}
+
+void SetTruncation(const storage::Stop& stop, bool* truncated, v1::Truncation* out) {
+  *truncated = stop.truncated;
+  if (!stop.truncated) return;
+  out->set_bound(stop.bound);
+  out->set_hint(stop.hint);
+}
+
+storage::Period PeriodOf(v1::Granularity g) {
+  switch (g) {
+    case v1::MONTH: return storage::Period::kMonth;
+    case v1::QUARTER: return storage::Period::kQuarter;
+    default: return storage::Period::kYear;
+  }
+}
+
+v1::Date DateOfDay(int64_t day) {
+  const storage::CivilDay c = storage::CivilOf(day);
+  v1::Date d;
+  d.set_year(c.year);
+  d.set_month(c.month);
+  d.set_day(c.day);
+  return d;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext* ctx,
+                                                     const v1::TraverseRequest* request,
+                                                     v1::TraverseResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    if (request->start_ids().empty()) return absl::InvalidArgumentError("start_ids: at least one is required");
+    if (request->start_ids_size() > kMaxPageSize)
+      return absl::InvalidArgumentError(absl::StrCat("start_ids: at most ", kMaxPageSize));
+    for (int i = 0; i < request->start_ids_size(); ++i)
+      RETURN_IF_ERROR(CheckId(absl::StrCat("start_ids[", i, "]"), request->start_ids(i)));
+    ASSIGN_OR_RETURN(int depth, Bounded("max_depth", request->max_depth(), 2, limits_.max_depth));
+    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, request->direction()));
+    storage::QueryBudget budget = BudgetOf(limits_, ctx);
+    ASSIGN_OR_RETURN(budget.max_fan_out, Bounded("max_fan_out", request->max_fan_out(), limits_.max_fan_out, limits_.max_fan_out));
+    ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    std::vector<std::string> starts(request->start_ids().begin(), request->start_ids().end());
+    ASSIGN_OR_RETURN(storage::TraverseResult found, storage::Traverse(*store, rev, starts, depth, filter, budget));
+    for (size_t i = 0; i < found.entities.size(); ++i) {
+      *response->add_entities() = ToApi(found.entities[i]);
+      response->add_depths(found.depths[i]);
+    }
+    for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
+    for (const auto& id : found.frontier) response->add_frontier(id);
+    bool truncated = false;
+    SetTruncation(found.stop, &truncated, response->mutable_truncation());
+    response->set_truncated(truncated);
+    if (!truncated) response->clear_truncation();
+    response->set_revision(rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::FindPaths(grpc::CallbackServerContext* ctx,
+                                                      const v1::FindPathsRequest* request,
+                                                      v1::FindPathsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckId("source_id", request->source_id()));
+    RETURN_IF_ERROR(CheckId("target_id", request->target_id()));
+    if (request->source_id() == request->target_id())
+      return absl::InvalidArgumentError("target_id: must differ from source_id");
+    ASSIGN_OR_RETURN(int hops, Bounded("max_hops", request->max_hops(), 3, limits_.max_depth));
+    ASSIGN_OR_RETURN(int k, Bounded("k", request->k(), 1, 100));
+    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, request->direction()));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(storage::PathsResult found,
+                     storage::FindPaths(*store, rev, request->source_id(), request->target_id(), hops, filter,
+                                        request->time_respecting(), k, BudgetOf(limits_, ctx)));
+    for (const auto& path : found.paths) {
+      auto* p = response->add_paths();
+      for (const auto& step : path) {
+        auto* s = p->add_steps();
+        *s->mutable_relation() = ToApi(step.relation);
+        s->set_forward(step.forward);
+        s->set_entity_id(step.entity_id);
+        if (step.arrival != storage::kMinusInfinity) *s->mutable_earliest_arrival() = DateOfDay(step.arrival);
+      }
+    }
+    bool truncated = false;
+    SetTruncation(found.stop, &truncated, response->mutable_truncation());
+    response->set_truncated(truncated);
+    if (!truncated) response->clear_truncation();
+    response->set_revision(rev);
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+
+// The relations of an entity or a pair, for Timeline, Aggregate and Conflicts.
+template <typename Request>
+absl::StatusOr<storage::RelationSet> ScopedRelations(storage::Store& store, const Request& request,
+                                                     const storage::EdgeFilter& filter, int64_t rev,
+                                                     const storage::QueryBudget& budget) {
+  RETURN_IF_ERROR(CheckId("entity_id", request.entity_id()));
+  if (!request.other_id().empty()) RETURN_IF_ERROR(CheckId("other_id", request.other_id()));
+  return storage::RelationsOf(store, rev, request.entity_id(), request.other_id(), filter, budget);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Timeline(grpc::CallbackServerContext* ctx,
+                                                     const v1::TimelineRequest* request,
+                                                     v1::TimelineResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    if (!v1::Granularity_IsValid(request->granularity()))
+      return absl::InvalidArgumentError("granularity: unknown value");
+    storage::QueryBudget budget = BudgetOf(limits_, ctx);
+    ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, v1::BOTH));
+    ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, budget));
+    std::set<std::string> documents;
+    for (const auto& r : set.relations)
+      for (const auto& s : r.sources()) documents.insert(s.document_id());
+    for (auto& group : storage::GroupTimeline(std::move(set.relations), PeriodOf(request->granularity()))) {
+      auto* g = response->add_groups();
+      g->set_period(group.period);
+      for (const auto& r : group.relations) *g->add_relations() = ToApi(r);
+    }
+    for (const auto& id : documents) {
+      ASSIGN_OR_RETURN(auto doc, store->GetDocument(id, rev));
+      if (doc) *response->add_documents() = ToApi(*doc);
+    }
+    bool truncated = false;
+    SetTruncation(set.stop, &truncated, response->mutable_truncation());
+    response->set_truncated(truncated);
+    if (!truncated) response->clear_truncation();
+    response->set_revision(rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Aggregate(grpc::CallbackServerContext* ctx,
+                                                      const v1::AggregateRequest* request,
+                                                      v1::AggregateResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    if (!v1::Granularity_IsValid(request->period())) return absl::InvalidArgumentError("period: unknown value");
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, v1::BOTH));
+    ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, BudgetOf(limits_, ctx)));
+    storage::AggregateResult agg =
+        storage::AggregateRelations(set.relations, PeriodOf(request->period()), request->group_by_predicate());
+    for (const auto& b : agg.buckets) {
+      auto* out = response->add_buckets();
+      out->set_period(b.period);
+      out->set_predicate(b.predicate);
+      out->set_count(b.count);
+      out->set_possible_count(b.possible_count);
+      for (const auto& s : b.sums) {
+        auto* sum = out->add_sums();
+        sum->set_unit(s.unit);
+        sum->set_amount(s.amount);
+        sum->set_possible_amount(s.possible_amount);
+      }
+    }
+    response->set_unplaced_count(agg.unplaced);
+    bool truncated = false;
+    SetTruncation(set.stop, &truncated, response->mutable_truncation());
+    response->set_truncated(truncated);
+    if (!truncated) response->clear_truncation();
+    response->set_revision(rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Conflicts(grpc::CallbackServerContext* ctx,
+                                                      const v1::ConflictsRequest* request,
+                                                      v1::ConflictsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    const bool by_document = !request->document_id().empty();
+    if (by_document == !request->entity_id().empty())
+      return absl::InvalidArgumentError("entity_id: give entity_id (and other_id for a pair) or document_id");
+    if (by_document && !request->other_id().empty())
+      return absl::InvalidArgumentError("other_id: goes with entity_id, not document_id");
+    ASSIGN_OR_RETURN(int max_groups, Bounded("max_groups", request->max_groups(), 100, 1000));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    const storage::QueryBudget budget = BudgetOf(limits_, ctx);
+    storage::RelationSet set;
+    if (by_document) {
+      // The document's claims, and every claim on the same subject-predicate-object.
+      RETURN_IF_ERROR(CheckId("document_id", request->document_id()));
+      storage::RelationFilter cites;
+      cites.document_id = request->document_id();
+      ASSIGN_OR_RETURN(cites.statuses, StatusFilter("statuses", request->statuses()));
+      ASSIGN_OR_RETURN(storage::RelationPage page, store->ListRelations(cites, rev, "", budget.max_results));
+      if (!page.next_cursor.empty()) set.stop = {true, "max_results", "the document cites more claims than max_results"};
+      std::set<std::string> seen;
+      for (const auto& r : page.relations) {
+        storage::RelationFilter same;
+        same.subject = r.subject();
+        same.predicate = r.predicate();
+        same.object_id = r.object_id();
+        same.statuses = cites.statuses;
+        ASSIGN_OR_RETURN(storage::RelationPage peers, store->ListRelations(same, rev, "", 1000));
+        for (auto& p : peers.relations)
+          if (seen.insert(p.id()).second) set.relations.push_back(std::move(p));
+      }
+    } else {
+      storage::EdgeFilter filter;
+      ASSIGN_OR_RETURN(filter.statuses, StatusFilter("statuses", request->statuses()));
+      ASSIGN_OR_RETURN(set, ScopedRelations(*store, *request, filter, rev, budget));
+    }
+    std::vector<storage::ConflictGroupResult> groups = storage::FindConflicts(set.relations);
+    if (by_document)  // only the groups the document takes part in
+      std::erase_if(groups, [&](const storage::ConflictGroupResult& g) {
+        return std::none_of(g.claims.begin(), g.claims.end(), [&](const storage::RelationRecord& r) {
+          return std::any_of(r.sources().begin(), r.sources().end(),
+                             [&](const storage::Source& s) { return s.document_id() == request->document_id(); });
+        });
+      });
+    if (static_cast<int>(groups.size()) > max_groups) {
+      groups.resize(max_groups);
+      set.stop = {true, "max_groups", "raise max_groups or narrow the scope"};
+    }
+    for (const auto& g : groups) {
+      auto* out = response->add_groups();
+      out->set_subject(g.subject);
+      out->set_predicate(g.predicate);
+      out->set_object(g.object);
+      out->set_reason(g.reason);
+      for (const auto& c : g.claims) *out->add_claims() = ToApi(c);
+    }
+    bool truncated = false;
+    SetTruncation(set.stop, &truncated, response->mutable_truncation());
+    response->set_truncated(truncated);
+    if (!truncated) response->clear_truncation();
+    response->set_revision(rev);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace annals::service

@@ -1,0 +1,77 @@
+// Graph queries over a Store at one revision: traversal and (time-respecting) paths.
+// Pure algorithms on Store::Neighbors; no gRPC. Every query runs under a QueryBudget and
+// reports the bound it stopped at instead of cutting silently.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/store.h"
+
+namespace annals::storage {
+
+struct QueryBudget {
+  int max_fan_out = 1000;   // relations followed from one entity
+  int max_results = 10000;  // what one query returns
+  int64_t max_steps = 2'000'000;  // search steps (paths examined, relations scanned)
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// Which relations a walk may follow.
+struct EdgeFilter {
+  bool outgoing = true;  // from subject to object
+  bool incoming = true;  // from object to subject
+  std::vector<std::string> predicates;
+  std::vector<int> statuses;
+  std::optional<DayWindow> window;
+};
+
+struct Stop {
+  bool truncated = false;
+  std::string bound;  // "max_results", "max_fan_out", "max_steps", "deadline"
+  std::string hint;
+};
+
+struct TraverseResult {
+  std::vector<EntityRecord> entities;  // in the order reached
+  std::vector<int> depths;
+  std::vector<RelationRecord> relations;
+  std::vector<std::string> frontier;  // reached but not fully expanded
+  Stop stop;
+};
+
+// Breadth-first from `starts` up to `max_depth` hops. NOT_FOUND when a start entity does
+// not exist at `rev`.
+absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
+                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget);
+
+struct PathStepResult {
+  RelationRecord relation;
+  bool forward = true;
+  std::string entity_id;
+  int64_t arrival = kMinusInfinity;  // earliest possible day of arrival (time-respecting walks)
+};
+using PathResult = std::vector<PathStepResult>;
+
+struct PathsResult {
+  std::vector<PathResult> paths;  // shortest first
+  Stop stop;
+};
+
+// The k shortest simple paths from `source` to `target` with at most `max_hops` hops.
+// With `time_respecting`, only chains that could have followed one another in time:
+// walking with the earliest possible arrival a (a := max(a, s_lo) at each hop), every hop
+// needs e_hi >= a.
+//
+// Exact, by iterative deepening over the path length. The search prunes on (entity,
+// arrival): a backward pass from the target computes, for each entity and number of hops
+// left, the latest arrival day from which the target can still be reached; a partial path
+// arriving later is abandoned. That bound ignores the no-repeat rule, so it never prunes a
+// path that exists.
+absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source,
+                                      const std::string& target, int max_hops, const EdgeFilter& filter,
+                                      bool time_respecting, int k, const QueryBudget& budget);
+
+}  // namespace annals::storage
