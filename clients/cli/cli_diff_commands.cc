@@ -90,9 +90,12 @@ int Diff(Connection& c, const DiffOptions& o) {
     std::cout << title << " (" << rs.size() << ")\n";
     for (const auto& r : rs) std::cout << "  " << r.id() << "  " << Describe(r) << "\n";
   };
-  section(("began: held at " + o.vs + ", not at " + o.at).c_str(), response.began());
-  section(("ended: held at " + o.at + ", not at " + o.vs).c_str(), response.ended());
-  if (o.continued) section("continued: held at both", response.continued());
+  // Say what "held" means in the mode asked: may have held (possibly) or must have (certainly).
+  const std::string held = o.certainly ? "certainly held" : "may have held";
+  const std::string not_held = o.certainly ? "not certainly" : "cannot have held";
+  section(("began: " + held + " at " + o.vs + ", " + not_held + " at " + o.at).c_str(), response.began());
+  section(("ended: " + held + " at " + o.at + ", " + not_held + " at " + o.vs).c_str(), response.ended());
+  if (o.continued) section(("continued: " + held + " at both").c_str(), response.continued());
   std::cout << "at revision " << response.revision() << (o.certainly ? ", certainly" : ", possibly")
             << (response.truncated() ? " (truncated: narrow the scope)" : "") << "\n";
   return 0;
