@@ -136,6 +136,38 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetRelation(grpc::CallbackServerCont
   });
 }
 
+grpc::ServerUnaryReactor* QueryServiceImpl::GetDocument(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetDocumentRequest* request,
+                                                        v1::Document* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(CheckId("id", request->id()));
+    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(auto doc, store->GetDocument(request->id(), rev));
+    if (!doc)
+      return absl::NotFoundError(absl::StrCat("id: document '", request->id(), "' does not exist at revision ", rev));
+    *response = ToApi(*doc);
+    ReportRevision(ctx, rev);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListDocuments(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListDocumentsRequest* request,
+                                                          v1::ListDocumentsResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
+    ASSIGN_OR_RETURN(PageToken page, StartPage(*store, *request, request->page_token(), request->as_of_revision()));
+    ASSIGN_OR_RETURN(auto found, store->ListDocuments(page.revision, page.cursor, size));
+    for (const auto& d : found.first) *response->add_documents() = ToApi(d);
+    response->set_next_page_token(NextPageToken(*request, page.revision, found.second));
+    response->set_revision(page.revision);
+    ReportRevision(ctx, page.revision);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerContext* ctx,
                                                           const v1::ListRelationsRequest* request,
                                                           v1::ListRelationsResponse* response) {

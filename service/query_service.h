@@ -33,6 +33,10 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
   grpc::ServerUnaryReactor* GetRelation(grpc::CallbackServerContext* ctx,
                                         const v1::GetRelationRequest* request,
                                         v1::Relation* response) override;
+  grpc::ServerUnaryReactor* GetDocument(grpc::CallbackServerContext* ctx, const v1::GetDocumentRequest* request,
+                                        v1::Document* response) override;
+  grpc::ServerUnaryReactor* ListDocuments(grpc::CallbackServerContext* ctx, const v1::ListDocumentsRequest* request,
+                                          v1::ListDocumentsResponse* response) override;
   grpc::ServerUnaryReactor* ListRelations(grpc::CallbackServerContext* ctx,
                                           const v1::ListRelationsRequest* request,
                                           v1::ListRelationsResponse* response) override;

@@ -175,6 +175,10 @@ class Store {
   absl::StatusOr<EntityPage> SearchEntities(std::string_view query, std::string_view kind,
                                             int64_t rev, std::string_view cursor, int limit);
 
+  // Documents current at `rev`, in id order, after the id `cursor`; at most `limit`.
+  absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> ListDocuments(int64_t rev,
+                                                                                    std::string_view cursor, int limit);
+
   // The change-log record of one revision.
   absl::StatusOr<std::optional<ChangeRecord>> GetChange(int64_t rev);
 

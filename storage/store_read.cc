@@ -86,6 +86,36 @@ absl::StatusOr<std::optional<RelationRecord>> Store::GetRelation(std::string_vie
   return found ? std::optional<RelationRecord>(std::move(rec)) : std::nullopt;
 }
 
+absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListDocuments(
+    int64_t rev, std::string_view cursor, int limit) {
+  std::vector<DocumentRecord> out;
+  std::string next;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kDocuments)));
+  // Keys are id 00 ~rev: the first key of an id at or before `rev` is its current version.
+  it->Seek(cursor.empty() ? std::string() : key::PrefixEnd(key::VersionPrefix(cursor)));
+  std::string last_id;
+  while (it->Valid()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    const std::string_view id = k.substr(0, k.size() - 9);
+    if (key::VersionRevision(k) > rev) {  // newer than the revision read: try an older version
+      it->Next();
+      continue;
+    }
+    if (static_cast<int>(out.size()) == limit) {
+      next = last_id;
+      break;
+    }
+    DocumentRecord rec;
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return absl::DataLossError("unreadable document record");
+    last_id.assign(id);
+    out.push_back(std::move(rec));
+    it->Seek(key::PrefixEnd(key::VersionPrefix(id)));  // the next id
+  }
+  RETURN_IF_ERROR(FromRocks(it->status()));
+  return std::make_pair(std::move(out), std::move(next));
+}
+
 absl::StatusOr<RelationPage> Store::ListRelations(const RelationFilter& filter, int64_t rev,
                                                   std::string_view cursor, int limit) {
   // The most selective index the filter allows; the rest is checked on each record.

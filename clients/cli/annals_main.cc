@@ -135,9 +135,16 @@ int main(int argc, char** argv) {
   ImportOptions im;
   auto* import = app.add_subcommand("import", "stream JSON Lines files into the graph through Ingest");
   import->add_option("files", im.files, "JSON Lines files")->required()->check(CLI::ExistingFile);
-  import->add_option("--format", im.format, "jsonl")->capture_default_str();
+  import->add_option("--format", im.format, "jsonl, icews (subject, predicate, object, YYYY-MM-DD) or yago (with '#' digits)")
+      ->capture_default_str();
   import->add_option("--batch-size", im.batch_size, "items per commit")->capture_default_str();
   import->callback([&] { conn.Connect(); code = Import(conn, im); });
+  std::string export_path = "-";
+  int64_t export_as_of = 0;
+  auto* export_cmd = app.add_subcommand("export", "write the graph as JSON Lines that import reads back");
+  export_cmd->add_option("file", export_path, "output file ('-': standard output)")->capture_default_str();
+  export_cmd->add_option("--as-of", export_as_of, "export the graph as of this revision (0 = latest)");
+  export_cmd->callback([&] { conn.Connect(); code = Export(conn, export_path, export_as_of); });
 
   // diff, watch, history
   DiffOptions df;

@@ -108,6 +108,7 @@ int Search(Connection& c, const std::string& query, const std::string& kind, int
            const std::string& page_token);
 int Neighbors(Connection& c, const NeighborsOptions& o);
 int Import(Connection& c, const ImportOptions& o);
+int Export(Connection& c, const std::string& path, int64_t as_of);
 int Diff(Connection& c, const DiffOptions& o);
 int Watch(Connection& c, const DiffOptions& o, const std::string& resume_token);
 int History(Connection& c, const std::string& id, const std::string& kind);

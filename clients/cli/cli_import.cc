@@ -1,21 +1,27 @@
-// annals import: streams a JSON Lines file through the Ingest RPC in batches.
+// annals import: streams JSON Lines, ICEWS or YAGO rows through the Ingest RPC in batches.
 //
-// Lines that do not parse are reported and skipped. When the server rejects a batch, the
-// items it names are reported by line and the rest of the batch is sent again without
-// them (a rejected batch commits nothing), so one bad line never costs its neighbours.
-// Each batch carries a request id derived from its content: re-running an import after a
-// crash or a lost ack writes nothing twice.
+// Lines that cannot be read are reported (file:line: reason) and skipped. When the server
+// rejects a batch, the items it names are reported by line and the rest of the batch is
+// sent again without them (a rejected batch commits nothing), so one bad line never costs
+// its neighbours. Each batch carries a request id derived from its content, and TSV rows
+// get relation ids derived from their content: running an import again writes nothing.
+// For TSV formats, an entity is created (id from EntityIdFor, the name as its label) only
+// when it does not exist yet, so richer records written earlier are never replaced.
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "clients/cli/cli_commands.h"
 #include "clients/cli/cli_format.h"
+#include "clients/cli/tsv_rows.h"
 #include "service/digest.h"
 #include "service/jsonl_reader.h"
 
@@ -27,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 // A progress line on a terminal (redrawn in place), plain lines every few seconds otherwise.
 class Progress {
  public:
-  Progress(uint64_t total_bytes) : total_(total_bytes), tty_(isatty(STDERR_FILENO)), start_(Clock::now()) {}
+  explicit Progress(uint64_t total_bytes) : total_(total_bytes), tty_(isatty(STDERR_FILENO)), start_(Clock::now()) {}
   void Update(uint64_t bytes, int64_t rows, bool last = false) {
     const auto now = Clock::now();
     if (!last && now - shown_ < (tty_ ? std::chrono::milliseconds(100) : std::chrono::seconds(5))) return;
@@ -48,6 +54,7 @@ class Progress {
       std::cerr << line;
     }
   }
+  double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
   uint64_t total_;
@@ -57,42 +64,111 @@ class Progress {
 
 struct Totals {
   int64_t rows = 0, written = 0, unchanged = 0, rejected = 0, batches = 0, replayed = 0, revision = 0;
+  double seconds = 0;
 };
 
-// Drops the items at the given field paths ("relations[3]...") from a batch.
-service::JsonlBatch Without(const service::JsonlBatch& batch, const std::set<int>& bad_lines) {
+// "relations[3].valid.end" -> {"relations", 3}; {"", -1} when the path names no item.
+std::pair<std::string, int> ItemOf(const std::string& path) {
+  const size_t open = path.find('['), close = path.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {"", -1};
+  int index = -1;
+  std::from_chars(path.data() + open + 1, path.data() + close, index);
+  return {path.substr(0, open), index};
+}
+
+// The batch without the items named in `bad` ({"relations", 3}, ...).
+service::JsonlBatch Without(const service::JsonlBatch& batch, const std::set<std::pair<std::string, int>>& bad) {
   service::JsonlBatch kept;
-  auto keep = [&](const auto& items, const std::vector<int>& lines, auto add) {
-    for (size_t i = 0; i < lines.size(); ++i)
-      if (!bad_lines.contains(lines[i])) add(items[static_cast<int>(i)], lines[i]);
-  };
-  keep(batch.request.entities(), batch.entity_lines, [&](const v1::Entity& e, int line) {
-    v1::JsonlRecord r;
-    *r.mutable_entity() = e;
-    kept.Add(std::move(r), line);
-  });
-  keep(batch.request.documents(), batch.document_lines, [&](const v1::Document& d, int line) {
-    v1::JsonlRecord r;
-    *r.mutable_document() = d;
-    kept.Add(std::move(r), line);
-  });
-  keep(batch.request.relations(), batch.relation_lines, [&](const v1::Relation& rel, int line) {
-    v1::JsonlRecord r;
-    *r.mutable_relation() = rel;
-    kept.Add(std::move(r), line);
-  });
+  for (int i = 0; i < batch.request.documents_size(); ++i)
+    if (!bad.contains({"documents", i})) {
+      v1::JsonlRecord r;
+      *r.mutable_document() = batch.request.documents(i);
+      kept.Add(std::move(r), batch.document_lines[i]);
+    }
+  for (int i = 0; i < batch.request.entities_size(); ++i)
+    if (!bad.contains({"entities", i})) {
+      v1::JsonlRecord r;
+      *r.mutable_entity() = batch.request.entities(i);
+      kept.Add(std::move(r), batch.entity_lines[i]);
+    }
+  for (int i = 0; i < batch.request.relations_size(); ++i)
+    if (!bad.contains({"relations", i})) {
+      v1::JsonlRecord r;
+      *r.mutable_relation() = batch.request.relations(i);
+      kept.Add(std::move(r), batch.relation_lines[i]);
+    }
   return kept;
 }
+
+// Turns TSV rows into records: entities on first sight (when missing from the server),
+// then a relation with an id derived from the row.
+class TsvConverter {
+ public:
+  TsvConverter(Connection& c, bool yago) : c_(c), yago_(yago) {}
+
+  absl::Status Add(std::string_view line, int line_number, service::JsonlBatch* batch) {
+    auto row = yago_ ? ParseYagoLine(line) : ParseIcewsLine(line);
+    if (!row.ok()) return row.status();
+    v1::JsonlRecord record;
+    v1::Relation* r = record.mutable_relation();
+    const std::string key_hash = service::HexDigest(service::Digest128(row->content_key).substr(0, 8));
+    const int occurrence = ++occurrences_[key_hash];  // the same row twice is two events
+    r->set_id(absl::StrCat(yago_ ? "yago:" : "icews:", key_hash, occurrence > 1 ? absl::StrCat("-", occurrence) : ""));
+    auto subject = EnsureEntity(row->subject_label, line_number, batch);
+    if (!subject.ok()) return subject.status();
+    auto object = EnsureEntity(row->object_label, line_number, batch);
+    if (!object.ok()) return object.status();
+    r->set_subject(*subject);
+    r->set_predicate(row->predicate);
+    r->set_object_id(*object);
+    *r->mutable_valid() = row->valid;
+    r->set_status(v1::ASSERTED);
+    batch->Add(std::move(record), line_number);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::StatusOr<std::string> EnsureEntity(const std::string& label, int line_number, service::JsonlBatch* batch) {
+    const std::string id = EntityIdFor(label);
+    auto [it, first_sight] = names_.try_emplace(id, label);
+    if (!first_sight) {
+      if (it->second != label && merged_.insert(label).second)
+        std::cerr << "import: note: '" << label << "' and '" << it->second << "' are both entity '" << id
+                  << "' (they differ only in case or separators)\n";
+      return id;
+    }
+    v1::GetEntityRequest get;
+    get.set_id(id);
+    v1::Entity existing;
+    grpc::Status s = c_.query->GetEntity(c_.Call().get(), get, &existing);
+    if (s.ok()) return id;  // already there: never replace a record someone wrote
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND)
+      return absl::UnavailableError(absl::StrCat("checking entity '", id, "': ", s.error_message()));
+    v1::JsonlRecord record;
+    record.mutable_entity()->set_id(id);
+    record.mutable_entity()->set_label(label);
+    batch->Add(std::move(record), line_number);
+    return id;
+  }
+
+  Connection& c_;
+  bool yago_;
+  std::map<std::string, std::string> names_;  // id -> the first name seen for it
+  std::set<std::string> merged_;
+  std::map<std::string, int> occurrences_;
+};
 
 }  // namespace
 
 int Import(Connection& c, const ImportOptions& o) {
-  if (o.format != "jsonl") return Usage("--format: only jsonl is supported so far");
+  if (o.format != "jsonl" && o.format != "icews" && o.format != "yago")
+    return Usage("--format is jsonl, icews or yago");
   if (o.batch_size < 1 || o.batch_size > 10000) return Usage("--batch-size: 1..10000");
   grpc::ClientContext ctx;  // no deadline: an import runs as long as the file needs
   auto stream = c.ingest->Ingest(&ctx);
   Totals totals;
-  bool failed = false;
+  bool failed = false, broken = false;
+  TsvConverter tsv(c, o.format == "yago");
 
   // Sends one batch and waits for its ack, re-sending without rejected items until it lands.
   auto send = [&](service::JsonlBatch batch, const std::string& path) -> bool {
@@ -116,14 +192,17 @@ int Import(Connection& c, const ImportOptions& o) {
         totals.revision = std::max(totals.revision, ack.revision());
         return true;
       }
-      std::set<int> bad;
+      std::set<std::pair<std::string, int>> bad;
+      std::set<int> bad_lines;
       for (const auto& e : ack.errors()) {
         const int line = batch.LineOf(e.field());
         std::cerr << path << ":" << line << ": " << e.field() << ": " << e.description() << "\n";
-        if (line == 0) return true;  // not about one item: the batch cannot be mended
-        bad.insert(line);
+        const auto item = ItemOf(e.field());
+        if (item.second < 0) return true;  // not about one item: the batch cannot be mended
+        bad.insert(item);
+        bad_lines.insert(line);
       }
-      totals.rejected += static_cast<int64_t>(bad.size());
+      totals.rejected += static_cast<int64_t>(bad_lines.size());
       failed = true;
       batch = Without(batch, bad);
     }
@@ -147,36 +226,58 @@ int Import(Connection& c, const ImportOptions& o) {
       bytes += line.size() + 1;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       ++totals.rows;
-      auto record = service::ParseJsonlLine(line);
-      if (!record.ok()) {
-        std::cerr << path << ":" << line_number << ": " << record.status().message() << "\n";
+      absl::Status read;
+      if (o.format == "jsonl") {
+        auto record = service::ParseJsonlLine(line);
+        if (record.ok())
+          batch.Add(std::move(*record), line_number);
+        else
+          read = record.status();
+      } else {
+        read = tsv.Add(line, line_number, &batch);
+      }
+      if (read.code() == absl::StatusCode::kUnavailable) {
+        std::cerr << "annals: " << read.message() << "\n";
+        broken = true;
+        break;
+      }
+      if (!read.ok()) {
+        std::cerr << path << ":" << line_number << ": " << read.message() << "\n";
         ++totals.rejected;
         failed = true;
         continue;
       }
-      batch.Add(std::move(*record), line_number);
       if (batch.size() >= o.batch_size) {
-        if (!send(std::move(batch), path)) break;
+        if (!send(std::move(batch), path)) {
+          broken = true;
+          break;
+        }
         batch = service::JsonlBatch();
         progress.Update(bytes, totals.rows);
       }
     }
-    if (!send(std::move(batch), path)) break;
+    if (!broken && !send(std::move(batch), path)) broken = true;
     progress.Update(bytes, totals.rows, /*last=*/true);
+    totals.seconds += progress.seconds();
+    if (broken) break;
   }
   stream->WritesDone();
   if (auto s = stream->Finish(); !s.ok()) return Fail(s);
+  const double rate = totals.seconds > 0 ? totals.rows / totals.seconds : 0;
   if (c.json) {
     std::cout << "{\"rows\":" << totals.rows << ",\"written\":" << totals.written << ",\"unchanged\":" << totals.unchanged
               << ",\"rejected\":" << totals.rejected << ",\"batches\":" << totals.batches
-              << ",\"alreadyImportedBatches\":" << totals.replayed
-              << ",\"revision\":" << totals.revision << "}\n";
+              << ",\"alreadyImportedBatches\":" << totals.replayed << ",\"revision\":" << totals.revision
+              << ",\"seconds\":" << totals.seconds << ",\"rowsPerSecond\":" << static_cast<int64_t>(rate) << "}\n";
   } else {
     std::cout << "imported " << totals.rows << " rows in " << totals.batches << " batches: " << totals.written
               << " written, " << totals.unchanged << " unchanged, " << totals.rejected << " rejected, "
               << totals.replayed << " batches already imported; revision " << totals.revision << "\n";
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.1f s, %.0f rows/s\n", totals.seconds, rate);
+    std::cout << buf;
   }
-  return failed ? 1 : 0;
+  return failed || broken ? 1 : 0;
 }
 
 }  // namespace annals::cli

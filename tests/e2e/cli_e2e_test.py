@@ -652,6 +652,80 @@ class EmptyDatabaseTest(CliTestCase):
             watcher.wait(timeout=10)
 
 
+    def test_16_icews_import_keeps_names_dates_and_reports_bad_rows(self):
+        rows = [
+            "John Kerry\tExpress intent to meet or negotiate\tChina\t2014-11-04",
+            "China\tHost a visit\tJohn Kerry\t2014-11-05",
+            "John Kerry\tExpress intent to meet or negotiate\tChina\t2014-11-04",  # the same event again
+            "Abdullah Gül\tMake statement\tTurkey\t2014-02-30",  # no such day: the server says so
+            "Turkey\tConsult\tAbdullah Gül\t2014-13",  # not a date at all
+            "Abdullah Gül\tMake statement\tTurkey\t2014-03-01",
+        ]
+        path = Path(self.tmp.name) / "events.tsv"
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        before = self.latest_revision()
+        r = self.fails(1, "import", path, "--format", "icews", "--batch-size", "4")
+        self.assertIn(f"{path}:5: date '2014-13': want YYYY-MM-DD", r.stderr)
+        self.assertRegex(r.stderr, rf"{re.escape(str(path))}:4: relations\[\d+\]\.valid\.start: day 30 out of range")
+        m = SUMMARY_RE.search(r.stdout)
+        self.assertIsNotNone(m, self.describe(r))
+        self.assertEqual((int(m.group(1)), int(m.group(5))), (6, 2), "6 rows read, 2 rejected")
+        # Names become the same ids every time; the original name is the label.
+        kerry = self.ok_json("entity", "get", "john-kerry")
+        self.assertEqual(kerry["label"], "John Kerry")
+        # test_07 made an "abdullah-gul" by hand; the importer's id for the name has a hash.
+        gul = [e for e in self.ok_json("search", "abdullah")["entities"] if e["id"].startswith("abdullah-g-l-")]
+        self.assertEqual(len(gul), 1, "the accented name maps to one hashed id")
+        self.assertEqual(gul[0]["label"], "Abdullah Gül")
+        # The repeated row is a second event, not a duplicate key; both are dated 2014-11-04.
+        kerry_rels = self.ok_json("relation", "list", "--subject", "john-kerry", "--all").get("relations", [])
+        self.assertEqual(len(kerry_rels), 2)
+        self.assertEqual({tuple(sorted(x["valid"]["start"].items())) for x in kerry_rels},
+                         {(("day", 4), ("month", 11), ("year", 2014))})
+        # Again: nothing new is written.
+        revision = self.latest_revision()
+        self.assertGreater(revision, before)
+        again = self.fails(1, "import", path, "--format", "icews", "--batch-size", "4")
+        self.assertEqual(self.latest_revision(), revision, self.describe(again))
+
+    def test_17_yago_import_keeps_vague_and_unknown_dates(self):
+        rows = [
+            "<Government_of_Canada>\t<owns>\t<RCAF_Station_Grostenquin>\t1952-##-##\t####-##-##",
+            "<Some_Band>\t<created>\t<Some_Album>\t195#-##-##\t195#-##-##",
+            "<Euripides>\t<created>\t<Medea_(play)>\t-431-##-##\t####-##-##",
+            "<Bad_Row>\t<created>\t<Thing>\t307-13047-09\t####-##-##",
+            "<Late_Start>\t<owns>\t<Thing>\t1990-##-##\t1980-##-##",
+        ]
+        path = Path(self.tmp.name) / "yago.tsv"
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        r = self.fails(1, "import", path, "--format", "yago")
+        self.assertIn(f"{path}:4: start date '307-13047-09'", r.stderr)
+        self.assertRegex(r.stderr, rf"{re.escape(str(path))}:5: relations\[\d+\]\.valid\.end: the range ends before")
+        owns = self.ok_json("relation", "list", "--subject", "government-of-canada").get("relations", [])
+        self.assertEqual(len(owns), 1)
+        self.assertEqual(owns[0]["valid"], {"start": {"year": 1952}, "endUnknown": True})
+        # An unknown end: possibly holding in 1960, never certainly; certainly within 1952.
+        self.assertEqual(len(self.list_ids("--subject", "government-of-canada", "--at", "1960")), 1)
+        self.assertEqual(self.list_ids("--subject", "government-of-canada", "--at", "1960", "--certainly"), [])
+        self.assertEqual(len(self.list_ids("--subject", "government-of-canada", "--at", "1952", "--certainly")), 1)
+        band = self.ok_json("relation", "list", "--subject", "some-band")["relations"][0]
+        self.assertEqual(band["valid"], {"start": {"year": 1950}, "startLatest": {"year": 1959},
+                                         "end": {"year": 1950}, "endLatest": {"year": 1959}})
+        medea = self.ok_json("relation", "list", "--subject", "euripides")["relations"][0]
+        self.assertEqual(medea["valid"]["start"], {"year": -431})
+
+    def test_18_real_icews14_test_split_imports_completely(self):
+        data = REPO.parent / "shared" / "data" / "icews14" / "test.tsv"
+        if not data.exists():
+            self.skipTest(f"{data} not found")
+        r = self.ok("import", data, "--format", "icews", "--batch-size", "2000")
+        m = SUMMARY_RE.search(r)
+        self.assertIsNotNone(m, r)
+        self.assertEqual(int(m.group(1)), 8963)
+        self.assertEqual(int(m.group(5)), 0, "no row of the real data set is rejected")
+        self.assertRegex(r, r"rows/s")
+
+
 class SeedDatabaseTest(CliTestCase):
     """A server started with --load data/seed: five files, five revisions."""
 
@@ -742,6 +816,33 @@ class SeedDatabaseTest(CliTestCase):
                          "002's visit fell somewhere in January-September 2012")
         self.assertEqual(at("--at", "2012-05", "--certainly"), set(),
                          "002's visit is not certainly in May 2012")
+
+    def test_14_export_then_import_gives_an_identical_graph(self):
+        first = Path(self.tmp.name) / "export-1.jsonl"
+        r = self.annals("export", first)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assertIn("exported 5 documents", r.stderr)
+        other = Server(self.tmp.name, Path(self.tmp.name) / "db-copy", name="copy")
+        other.start()
+        try:
+            copy_addr = other.addr
+            imported = subprocess.run([ANNALS, "--addr", copy_addr, "import", str(first), "--batch-size", "100"],
+                                      capture_output=True, text=True, timeout=120, env=clean_env())
+            self.assertEqual(imported.returncode, 0, imported.stderr)
+            second = Path(self.tmp.name) / "export-2.jsonl"
+            again = subprocess.run([ANNALS, "--addr", copy_addr, "export", str(second)],
+                                   capture_output=True, text=True, timeout=120, env=clean_env())
+            self.assertEqual(again.returncode, 0, again.stderr)
+        finally:
+            problems = other.stop()
+        self.assertEqual(problems, [])
+        a = first.read_text(encoding="utf-8").splitlines()
+        b = second.read_text(encoding="utf-8").splitlines()
+        self.assertEqual(len(a), len(b))
+        self.assertEqual(a, b, "the re-exported graph differs from the original")
+        kinds = [next(iter(json.loads(line))) for line in a]
+        self.assertEqual(kinds.count("document"), 5)
+        self.assertGreater(kinds.count("relation"), 300)
 
 
 def main():
