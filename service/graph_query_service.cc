@@ -54,11 +54,14 @@ storage::QueryBudget BudgetOf(const QueryLimits& limits, grpc::CallbackServerCon
   return b;
 }
 
-void SetTruncation(const storage::Stop& stop, bool* truncated, v1::Truncation* out) {
-  *truncated = stop.truncated;
+// Every graph response ends the same way: the revision answered at, and where it stopped.
+template <typename Response>
+void Finish(const storage::Stop& stop, int64_t rev, Response* response) {
+  response->set_revision(rev);
+  response->set_truncated(stop.truncated);
   if (!stop.truncated) return;
-  out->set_bound(stop.bound);
-  out->set_hint(stop.hint);
+  response->mutable_truncation()->set_bound(stop.bound);
+  response->mutable_truncation()->set_hint(stop.hint);
 }
 
 storage::Period PeriodOf(v1::Granularity g) {
@@ -104,11 +107,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
     }
     for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
     for (const auto& id : found.frontier) response->add_frontier(id);
-    bool truncated = false;
-    SetTruncation(found.stop, &truncated, response->mutable_truncation());
-    response->set_truncated(truncated);
-    if (!truncated) response->clear_truncation();
-    response->set_revision(rev);
+    Finish(found.stop, rev, response);
     return absl::OkStatus();
   });
 }
@@ -139,11 +138,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::FindPaths(grpc::CallbackServerContex
         if (step.arrival != storage::kMinusInfinity) *s->mutable_earliest_arrival() = DateOfDay(step.arrival);
       }
     }
-    bool truncated = false;
-    SetTruncation(found.stop, &truncated, response->mutable_truncation());
-    response->set_truncated(truncated);
-    if (!truncated) response->clear_truncation();
-    response->set_revision(rev);
+    Finish(found.stop, rev, response);
     return absl::OkStatus();
   });
 }
@@ -186,11 +181,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Timeline(grpc::CallbackServerContext
       ASSIGN_OR_RETURN(auto doc, store->GetDocument(id, rev));
       if (doc) *response->add_documents() = ToApi(*doc);
     }
-    bool truncated = false;
-    SetTruncation(set.stop, &truncated, response->mutable_truncation());
-    response->set_truncated(truncated);
-    if (!truncated) response->clear_truncation();
-    response->set_revision(rev);
+    Finish(set.stop, rev, response);
     return absl::OkStatus();
   });
 }
@@ -220,11 +211,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Aggregate(grpc::CallbackServerContex
       }
     }
     response->set_unplaced_count(agg.unplaced);
-    bool truncated = false;
-    SetTruncation(set.stop, &truncated, response->mutable_truncation());
-    response->set_truncated(truncated);
-    if (!truncated) response->clear_truncation();
-    response->set_revision(rev);
+    Finish(set.stop, rev, response);
     return absl::OkStatus();
   });
 }
@@ -287,11 +274,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Conflicts(grpc::CallbackServerContex
       out->set_reason(g.reason);
       for (const auto& c : g.claims) *out->add_claims() = ToApi(c);
     }
-    bool truncated = false;
-    SetTruncation(set.stop, &truncated, response->mutable_truncation());
-    response->set_truncated(truncated);
-    if (!truncated) response->clear_truncation();
-    response->set_revision(rev);
+    Finish(set.stop, rev, response);
     return absl::OkStatus();
   });
 }

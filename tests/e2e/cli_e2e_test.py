@@ -817,6 +817,42 @@ class SeedDatabaseTest(CliTestCase):
         self.assertEqual(at("--at", "2012-05", "--certainly"), set(),
                          "002's visit is not certainly in May 2012")
 
+    def test_15_graph_queries_on_the_seed(self):
+        # Paths: Gazprom backs TAPI directly; the 2-hop paths go through Pakistan.
+        paths = self.ok_json("paths", "gazprom", "tapi-pipeline", "--max-hops", "2", "-k", "3")["paths"]
+        self.assertEqual([len(p["steps"]) for p in paths], [1, 2, 2])
+        self.assertEqual(paths[0]["steps"][0]["relation"]["id"], "rel.gazprom-backs-tapi.seed-000")
+        for p in paths[1:]:
+            self.assertEqual(p["steps"][0]["entityId"], "pakistan")
+        # Conflicts: the four Zardari visit claims, each from its own article.
+        groups = self.ok_json("conflicts", "zardari", "russia")["groups"]
+        self.assertEqual(len(groups), 1)
+        self.assertEqual(groups[0]["reason"], "dates")
+        self.assertEqual({c["id"] for c in groups[0]["claims"]}, set(self.ZARDARI_VISITS))
+        # Aggregate: the trade figures as a trajectory, certain in their years.
+        agg = self.ok_json("aggregate", "pakistan", "--by", "year", "--predicate", "bilateral_trade")["buckets"]
+        self.assertEqual([(b["period"], b["count"], b["sums"][0]["amount"]) for b in agg],
+                         [("2003", "1", 92e6), ("2006", "1", 441e6), ("2008", "1", 630e6)])
+        months = self.ok_json("aggregate", "pakistan", "--by", "month", "--predicate", "bilateral_trade")["buckets"]
+        self.assertEqual(len(months), 36, "each yearly figure is possible in each of its 12 months")
+        self.assertTrue(all("count" not in b for b in months), "and certain in none")
+        # Timeline: the pair's relations in valid-time order, with the cited documents.
+        timeline = self.ok_json("timeline", "pakistan", "russia", "--by", "year")
+        periods = [g["period"] for g in timeline["groups"]]
+        dated = [p for p in periods if p[:1].isdigit()]
+        self.assertEqual(dated, sorted(dated), periods)
+        self.assertIn("2011", periods)
+        self.assertTrue({d["id"] for d in timeline["documents"]} <= {f"seed-00{i}" for i in range(5)})
+        # Traverse: the Sochi summit's participants, and an honest cut at a small limit.
+        around = self.ok_json("traverse", "sochi-summit-2010", "--depth", "1")
+        self.assertIn("zardari", {e["id"] for e in around["entities"]})
+        self.assertNotIn("truncated", around)
+        cut = self.ok_json("traverse", "pakistan", "--depth", "2", "--limit", "20")
+        self.assertTrue(cut["truncated"])
+        self.assertEqual(cut["truncation"]["bound"], "max_results")
+        self.assertTrue(cut["frontier"])
+
+
     def test_14_export_then_import_gives_an_identical_graph(self):
         first = Path(self.tmp.name) / "export-1.jsonl"
         r = self.annals("export", first)
