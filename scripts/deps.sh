@@ -11,7 +11,11 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   python3 python3-grpcio python3-protobuf python3-pytest
   nodejs
+  prometheus-cpp-dev python3-yaml
 )
+# The fuzz build (tests/fuzz/, -DANNALS_FUZZ=ON) needs clang and its libFuzzer runtime;
+# ANNALS_FUZZ=1 scripts/deps.sh adds them (fuzz_smoke is skipped without them).
+if [ "${ANNALS_FUZZ:-0}" = 1 ]; then PACKAGES+=(clang libclang-rt-14-dev); fi
 # npm: Debian's package, unless npm is already there (NodeSource's nodejs bundles it and
 # conflicts with Debian's npm package).
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

@@ -44,7 +44,23 @@ int main(int argc, char** argv) {
   app.add_option("--query-deadline-seconds", query_deadline_seconds,
                  "a graph query stops (truncated) after this long unless the caller's deadline is sooner")
       ->envname("ANNALS_QUERY_DEADLINE_SECONDS")->check(CLI::PositiveNumber)->capture_default_str();
+  size_t block_cache_mb = config.store.block_cache_bytes >> 20;
+  app.add_option("--block-cache-mb", block_cache_mb, "RocksDB block cache, MiB (see deploy/README.md for sizing)")
+      ->envname("ANNALS_BLOCK_CACHE_MB")->check(CLI::PositiveNumber)->capture_default_str();
+  std::string metrics_listen = "127.0.0.1:9464";
+  auto* metrics_option =
+      app.add_option("--metrics-listen", metrics_listen,
+                     "address of the Prometheus endpoint, GET /metrics (port 0 picks a free one; empty: off)")
+          ->envname("ANNALS_METRICS_LISTEN")->capture_default_str();
+  app.add_option("--backup-root", config.backup_root,
+                 "AdminService.Backup writes only inside this directory (empty: any absolute path)")
+      ->envname("ANNALS_BACKUP_ROOT");
   CLI11_PARSE(app, argc, argv);
+  config.store.block_cache_bytes = block_cache_mb << 20;
+  config.metrics_listen = metrics_listen;
+  // The default address is best effort (a second annalsd on the host still starts, without
+  // metrics); an address asked for (flag or ANNALS_METRICS_LISTEN) must bind.
+  config.metrics_optional = metrics_option->count() == 0;
   config.query.default_deadline = absl::Seconds(query_deadline_seconds);
   config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
   config.drain_timeout = absl::Seconds(drain_seconds);
@@ -64,6 +80,11 @@ int main(int argc, char** argv) {
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   std::cout << "annalsd: serving on " << host << ":" << (*server)->port() << " (db " << config.db_path
             << ", revision " << (*server)->store()->LatestRevision() << ")" << std::endl;
+  if ((*server)->metrics_port() != 0) {
+    const std::string metrics_host = config.metrics_listen.substr(0, config.metrics_listen.rfind(':'));
+    std::cout << "annalsd: metrics on http://" << metrics_host << ":" << (*server)->metrics_port() << "/metrics"
+              << std::endl;
+  }
 
   int received = 0;
   sigwait(&stop_signals, &received);

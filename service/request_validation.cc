@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "service/grpc_status.h"
 #include "service/record_convert.h"
 
 namespace annals::service {
@@ -196,7 +197,15 @@ absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view f
 
 absl::Status FirstError(const FieldErrors& errors) {
   if (errors.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(errors.front().field, ": ", errors.front().description));
+  return WithFieldErrors(
+      absl::InvalidArgumentError(absl::StrCat(errors.front().field, ": ", errors.front().description)), errors);
+}
+
+absl::Status WithFieldErrors(absl::Status status, const FieldErrors& errors) {
+  std::vector<std::pair<std::string, std::string>> violations;
+  violations.reserve(errors.size());
+  for (const auto& e : errors) violations.emplace_back(e.field, e.description);
+  return WithViolations(std::move(status), violations);
 }
 
 }  // namespace annals::service

@@ -45,7 +45,13 @@ absl::StatusOr<std::vector<int>> StatusFilter(std::string_view field,
 absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view field,
                                                               const v1::Window* window);
 
-// INVALID_ARGUMENT "field: description" for the first error, OK when there is none.
+// INVALID_ARGUMENT "field: description" for the first error, OK when there is none. Every
+// error rides along as the status's BadRequest payload (service/grpc_status.h), so the
+// client gets all of them in the google.rpc.BadRequest detail.
 absl::Status FirstError(const FieldErrors& errors);
+
+// `status` with `errors` attached as its BadRequest payload (unchanged when either is
+// empty/OK): for statuses made elsewhere, e.g. the committer's referential errors.
+absl::Status WithFieldErrors(absl::Status status, const FieldErrors& errors);
 
 }  // namespace annals::service

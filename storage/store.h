@@ -191,8 +191,34 @@ class Store {
   template <typename Record>
   absl::StatusOr<HistoryPage<Record>> History(std::string_view id, int64_t after, int limit);
 
+  // --- Operations: backups and figures for metrics (storage/store_backup.cc) ---
+
+  struct BackupResult {
+    int64_t revision = 0;    // every commit up to this one, nothing after
+    int64_t size_bytes = 0;  // bytes in the new directory (hard links counted in full)
+  };
+  // Writes a consistent checkpoint of the whole database into `dir`, which must not exist
+  // (its parent must): table files are hard-linked when on the same filesystem, copied
+  // otherwise. Commits wait while it is cut; reads do not. Opening `dir` (or a copy of
+  // it) as a Store answers exactly as this store did at the returned revision.
+  absl::StatusOr<BackupResult> Backup(const std::string& dir);
+
+  // RocksDB figures, summed over the column families. Counters are since Open.
+  struct Figures {
+    uint64_t live_sst_bytes = 0;        // rocksdb.live-sst-files-size
+    uint64_t memtable_bytes = 0;        // rocksdb.cur-size-all-mem-tables
+    uint64_t estimated_keys = 0;        // rocksdb.estimate-num-keys
+    uint64_t block_cache_usage = 0;     // rocksdb.block-cache-usage (shared cache: once)
+    uint64_t block_cache_capacity = 0;  // rocksdb.block-cache-capacity
+    uint64_t block_cache_hits = 0;      // statistics ticker BLOCK_CACHE_HIT (0 without statistics)
+    uint64_t block_cache_misses = 0;    // statistics ticker BLOCK_CACHE_MISS
+    bool has_statistics = false;        // whether the hit and miss counters are kept
+  };
+  Figures Properties() const;
+
  private:
   class CommitBuilder;
+  friend class BulkLoader;  // storage/bulk_load.h: one revision from sorted SST files
   Store() = default;
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }

@@ -219,6 +219,29 @@ int main(int argc, char** argv) {
   conflicts->add_option("--limit", gq.limit, "groups (default 100)");
   conflicts->callback([&] { conn.Connect(); code = Conflicts(conn, gq); });
 
+  // admin backup (clients/cli/cli_admin_commands.cc)
+  auto* admin = app.add_subcommand("admin", "operate the server")->require_subcommand(1);
+  std::string backup_dir;
+  auto* admin_backup = admin->add_subcommand(
+      "backup", "consistent online backup into a new directory on the server host; restore: annalsd --db DIR");
+  admin_backup->add_option("dir", backup_dir, "absolute path on the server host; must not exist, its parent must")
+      ->required();
+  admin_backup->callback([&] { conn.Connect(); code = AdminBackup(conn, backup_dir); });
+
+  // verify (clients/cli/cli_verify_command.cc): the offline consistency check of a stopped
+  // server's database, read-only and without a server; `annals verify` and `annals admin verify`.
+  std::string verify_db = "./var/annals";
+  int verify_max_problems = 50;
+  auto add_verify = [&](CLI::App* parent) {
+    auto* cmd = parent->add_subcommand(
+        "verify", "check a stopped server's database: indexes agree with records, the change log has no gaps");
+    cmd->add_option("--db", verify_db, "the database directory (annalsd --db)")->envname("ANNALS_DB")->capture_default_str();
+    cmd->add_option("--max-problems", verify_max_problems, "problems printed in full")->capture_default_str();
+    cmd->callback([&] { code = Verify(verify_db, conn.json, verify_max_problems); });
+  };
+  add_verify(&app);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App* a) { return a->get_name() == "admin"; })) add_verify(sub);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -117,5 +117,11 @@ int Paths(Connection& c, const GraphOptions& o);
 int Timeline(Connection& c, const GraphOptions& o);
 int Aggregate(Connection& c, const GraphOptions& o);
 int Conflicts(Connection& c, const GraphOptions& o);
+// `annals admin backup DIR` (clients/cli/cli_admin_commands.cc).
+int AdminBackup(Connection& c, const std::string& dir);
+
+// `annals verify --db DIR` (clients/cli/cli_verify_command.cc): no connection; 0 consistent,
+// 1 problems found (printed), 2 unreadable.
+int Verify(const std::string& db, bool json, int max_problems);
 
 }  // namespace annals::cli

@@ -1,0 +1,34 @@
+// AdminService: proto/annals/v1/admin.proto. Backup cuts a RocksDB checkpoint of the
+// store (storage/store_backup.cc) into a new directory on the server host.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "annals/v1/admin.grpc.pb.h"
+#include "service/call_support.h"
+
+namespace annals::service {
+
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  // `backup_root`: when not empty, backups must be written inside this directory.
+  // `on_backup(revision, ok)` is told of every backup that reached the database.
+  AdminServiceImpl(const StoreSlot* slot, std::string backup_root,
+                   std::function<void(int64_t, bool)> on_backup = nullptr)
+      : slot_(slot), backup_root_(std::move(backup_root)), on_backup_(std::move(on_backup)) {}
+
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx, const v1::BackupRequest* request,
+                                   v1::BackupResponse* response) override;
+
+ private:
+  const StoreSlot* slot_;
+  std::string backup_root_;
+  std::function<void(int64_t, bool)> on_backup_;
+};
+
+// INVALID_ARGUMENT naming target_dir unless `dir` is absolute, has no "." or ".."
+// components, and (with a root) lies strictly inside `backup_root`.
+absl::Status ValidateBackupDir(const std::string& dir, const std::string& backup_root);
+
+}  // namespace annals::service

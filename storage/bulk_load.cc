@@ -1,0 +1,374 @@
+// BulkLoader: one revision from sorted SST files (see bulk_load.h for the rules).
+#include "storage/bulk_load.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <filesystem>
+#include <set>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "storage/name_folding.h"
+#include "storage/rocks_status.h"
+#include "storage/status_macros.h"
+
+namespace annals::storage {
+namespace {
+
+std::string U64Value(int64_t v) {
+  std::string out;
+  key::AppendU64(&out, static_cast<uint64_t>(v));
+  return out;
+}
+
+// Same byte form as store_commit.cc's Canonical: the content without committer fields.
+template <typename Record>
+std::string Canonical(Record record) {
+  record.clear_revision();
+  record.clear_recorded_at_micros();
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  record.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+std::set<std::string> EntityTerms(const EntityRecord& e) {
+  std::set<std::string> terms;
+  for (auto& t : NameTerms(e.label())) terms.insert(std::move(t));
+  for (const auto& alias : e.aliases())
+    for (auto& t : NameTerms(alias)) terms.insert(std::move(t));
+  return terms;
+}
+
+// Key/value pairs of one column family, in one arena, sorted when written out.
+class KvBuffer {
+ public:
+  void Add(std::string_view k, std::string_view v) {
+    // The first 16 bytes as two big-endian integers: most comparisons end there.
+    uint64_t p0 = 0, p1 = 0;
+    for (size_t i = 0; i < 8; ++i) p0 = (p0 << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
+    for (size_t i = 8; i < 16; ++i) p1 = (p1 << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
+    entries_.push_back({p0, p1, arena_.size(), static_cast<uint32_t>(k.size()), static_cast<uint32_t>(v.size())});
+    arena_.append(k);
+    arena_.append(v);
+  }
+  size_t bytes() const { return arena_.size() + entries_.size() * sizeof(Entry); }
+  bool empty() const { return entries_.empty(); }
+  void Clear() {
+    arena_.clear();
+    arena_.shrink_to_fit();
+    entries_.clear();
+    entries_.shrink_to_fit();
+  }
+  // Sorts and writes everything to `path`; INTERNAL on a duplicate key.
+  absl::Status WriteSst(const std::string& path, const rocksdb::Options& options,
+                        rocksdb::ColumnFamilyHandle* handle, int64_t* file_bytes) {
+    std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
+      if (a.p0 != b.p0) return a.p0 < b.p0;
+      if (a.p1 != b.p1) return a.p1 < b.p1;
+      return Key(a) < Key(b);
+    });
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, handle);
+    RETURN_IF_ERROR(FromRocks(writer.Open(path)));
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (i > 0 && Key(entries_[i]) == Key(entries_[i - 1]))
+        return absl::InternalError("bulk load: the same key twice in one column family");
+      const std::string_view k = Key(entries_[i]), v = Value(entries_[i]);
+      RETURN_IF_ERROR(FromRocks(writer.Put(rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size()))));
+    }
+    rocksdb::ExternalSstFileInfo info;
+    RETURN_IF_ERROR(FromRocks(writer.Finish(&info)));
+    *file_bytes = static_cast<int64_t>(info.file_size);
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Entry {
+    uint64_t p0, p1;
+    size_t offset;
+    uint32_t key_size, value_size;
+  };
+  std::string_view Key(const Entry& e) const { return {arena_.data() + e.offset, e.key_size}; }
+  std::string_view Value(const Entry& e) const {
+    return {arena_.data() + e.offset + e.key_size, e.value_size};
+  }
+  std::string arena_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
+// Everything of BulkLoader that touches Store's private state goes through these; Store
+// declares BulkLoader a friend.
+class BulkLoader::Impl {
+ public:
+  Impl(Store& store, BulkLoadOptions options)
+      : store_(store), options_(options), lock_(store.commit_mu_) {
+    rev_ = store_.LatestRevision() + 1;
+    now_ = std::max(absl::ToUnixMicros(absl::Now()), store_.last_recorded_micros_);
+    next_relation_ = store_.next_relation_;
+    dir_ = absl::StrCat(store_.db_->GetName(), "/bulk-", rev_, "-tmp");
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);  // a leftover of a load that never finished
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) status_ = absl::InternalError(absl::StrCat("bulk load: cannot create ", dir_, ": ", ec.message()));
+    change_.set_revision(rev_);
+    change_.set_recorded_at_micros(now_);
+  }
+  ~Impl() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  int64_t revision() const { return rev_; }
+
+  absl::Status AddEntity(const EntityRecord& entity) {
+    RETURN_IF_ERROR(status_);
+    if (!entities_.insert(entity.id()).second)
+      return Sticky(absl::InvalidArgumentError(absl::StrCat("entity '", entity.id(), "' appears twice in the load")));
+    EntityRecord previous;
+    bool had = false;
+    if (store_.LatestRevision() > 0) {
+      ASSIGN_OR_RETURN(had, Sticky(store_.LoadVersion(Cf::kEntities, entity.id(), rev_ - 1, &previous)));
+    }
+    if (had && Canonical(previous) == Canonical(entity)) {
+      ++stats_.unchanged_count;
+      return absl::OkStatus();
+    }
+    EntityRecord rec = entity;
+    rec.set_revision(rev_);
+    rec.set_recorded_at_micros(now_);
+    Put(Cf::kEntities, key::Version(rec.id(), rev_), rec.SerializeAsString());
+    if (had) {
+      const std::string closed = U64Value(rev_);
+      for (const auto& term : EntityTerms(previous))
+        Put(Cf::kNames, key::Name(term, rec.id(), previous.revision()), closed);
+    }
+    for (const auto& term : EntityTerms(rec)) Put(Cf::kNames, key::Name(term, rec.id(), rev_), open_);
+    Record(ChangeEntry::ENTITY_UPSERTED, rec.id(), had ? previous.revision() : 0);
+    ++stats_.entities_written;
+    return MaybeSpill();
+  }
+
+  absl::Status AddDocument(const DocumentRecord& document) {
+    RETURN_IF_ERROR(status_);
+    if (!documents_.insert(document.id()).second)
+      return Sticky(absl::InvalidArgumentError(absl::StrCat("document '", document.id(), "' appears twice in the load")));
+    DocumentRecord previous;
+    bool had = false;
+    if (store_.LatestRevision() > 0) {
+      ASSIGN_OR_RETURN(had, Sticky(store_.LoadVersion(Cf::kDocuments, document.id(), rev_ - 1, &previous)));
+    }
+    if (had && Canonical(previous) == Canonical(document)) {
+      ++stats_.unchanged_count;
+      return absl::OkStatus();
+    }
+    DocumentRecord rec = document;
+    rec.set_revision(rev_);
+    rec.set_recorded_at_micros(now_);
+    Put(Cf::kDocuments, key::Version(rec.id(), rev_), rec.SerializeAsString());
+    Record(ChangeEntry::DOCUMENT_PUT, rec.id(), had ? previous.revision() : 0);
+    ++stats_.documents_written;
+    return MaybeSpill();
+  }
+
+  absl::StatusOr<std::string> AddRelation(RelationRecord rec) {
+    RETURN_IF_ERROR(status_);
+    const bool assigned = rec.id().empty();
+    if (assigned) {
+      ASSIGN_OR_RETURN(std::string id, AssignRelationId());
+      rec.set_id(std::move(id));
+    }
+    if (!relations_.insert(rec.id()).second)
+      return Sticky(absl::InvalidArgumentError(absl::StrCat("relation '", rec.id(), "' appears twice in the load")));
+    if (!assigned && store_.LatestRevision() > 0) {
+      RelationRecord ignored;
+      ASSIGN_OR_RETURN(bool exists, Sticky(store_.LoadVersion(Cf::kRelations, rec.id(), rev_ - 1, &ignored)));
+      if (exists)
+        return Sticky(absl::InvalidArgumentError(absl::StrCat(
+            "relation '", rec.id(), "' already exists: a bulk load only adds relations")));
+    }
+    auto bounds = BoundsOf(rec.valid());
+    if (!bounds.ok()) return Sticky(absl::InvalidArgumentError(absl::StrCat("relation '", rec.id(), "': ", bounds.status().message())));
+    referenced_entities_.insert(rec.subject());
+    if (rec.object_case() == RelationRecord::kObjectId) referenced_entities_.insert(rec.object_id());
+    for (const auto& s : rec.sources()) referenced_documents_.insert(s.document_id());
+    rec.set_retracted(false);
+    rec.clear_retraction_reason();
+    rec.set_revision(rev_);
+    rec.set_recorded_at_micros(now_);
+    Put(Cf::kRelations, key::Version(rec.id(), rev_), rec.SerializeAsString());
+    // The same entries as store_commit.cc's ForEachIndexKey.
+    const std::string value = EncodeIndexValue({kOpen, *bounds, rec.status()});
+    Put(Cf::kOut, key::Out(rec.subject(), rec.predicate(), bounds->s_lo, rec.id(), rev_), value);
+    if (rec.object_case() == RelationRecord::kObjectId)
+      Put(Cf::kIn, key::In(rec.object_id(), rec.predicate(), bounds->s_lo, rec.id(), rev_), value);
+    Put(Cf::kByPredicate, key::ByPredicate(rec.predicate(), bounds->s_lo, rec.id(), rev_), value);
+    Put(Cf::kByTime, key::ByTime(bounds->s_lo, rec.id(), rev_), value);
+    std::set<std::string_view> documents;
+    for (const auto& source : rec.sources()) documents.insert(source.document_id());
+    for (auto doc : documents) Put(Cf::kByDocument, key::ByDocument(doc, rec.id(), rev_), value);
+    Record(ChangeEntry::RELATION_PUT, rec.id(), 0);
+    ++stats_.relations_written;
+    RETURN_IF_ERROR(MaybeSpill());
+    return rec.id();
+  }
+
+  absl::StatusOr<BulkLoadStats> Finish() {
+    RETURN_IF_ERROR(status_);
+    status_ = absl::FailedPreconditionError("bulk load: Finish() was called already");
+    // References: to items of the load, or to records current before it.
+    for (const auto& id : referenced_entities_) {
+      if (entities_.contains(id)) continue;
+      EntityRecord ignored;
+      ASSIGN_OR_RETURN(bool exists, store_.LoadVersion(Cf::kEntities, id, rev_ - 1, &ignored));
+      if (!exists) return absl::InvalidArgumentError(absl::StrCat("entity '", id, "' does not exist"));
+    }
+    for (const auto& id : referenced_documents_) {
+      if (documents_.contains(id)) continue;
+      DocumentRecord ignored;
+      ASSIGN_OR_RETURN(bool exists, store_.LoadVersion(Cf::kDocuments, id, rev_ - 1, &ignored));
+      if (!exists) return absl::InvalidArgumentError(absl::StrCat("document '", id, "' does not exist"));
+    }
+    const int64_t written = stats_.entities_written + stats_.documents_written + stats_.relations_written;
+    if (written == 0) {
+      stats_.revision = rev_ - 1;
+      return stats_;
+    }
+    // The change-log record and the counters go into the same atomic ingestion.
+    Put(Cf::kChanges, key::Change(rev_), change_.SerializeAsString());
+    Put(Cf::kMeta, "revision", U64Value(rev_));
+    if (next_relation_ != store_.next_relation_) Put(Cf::kMeta, "next_relation", U64Value(next_relation_));
+    RETURN_IF_ERROR(Spill());
+
+    std::vector<rocksdb::IngestExternalFileArg> args;
+    for (int c = 0; c < static_cast<int>(Cf::kCount); ++c) {
+      if (files_[c].empty()) continue;
+      rocksdb::IngestExternalFileArg arg;
+      arg.column_family = store_.cf(static_cast<Cf>(c));
+      arg.external_files = files_[c];
+      arg.options.move_files = true;          // same filesystem: hard links, no copy
+      arg.options.snapshot_consistency = true;
+      arg.options.allow_global_seqno = true;  // files may overlap existing keys (meta)
+      arg.options.allow_blocking_flush = true;
+      arg.options.write_global_seqno = false;
+      args.push_back(std::move(arg));
+    }
+    RETURN_IF_ERROR(FromRocks(store_.db_->IngestExternalFiles(args)));
+
+    // Published only now: readers at rev_ see everything, earlier ones nothing of it.
+    store_.next_relation_ = next_relation_;
+    store_.last_recorded_micros_ = now_;
+    store_.latest_revision_.store(rev_, std::memory_order_release);
+    if (store_.commit_listener_) store_.commit_listener_(rev_);
+    stats_.revision = rev_;
+    return stats_;
+  }
+
+ private:
+  absl::Status Sticky(absl::Status s) {
+    if (!s.ok() && status_.ok()) status_ = s;
+    return s;
+  }
+  template <typename T>
+  absl::StatusOr<T> Sticky(absl::StatusOr<T> s) {
+    if (!s.ok() && status_.ok()) status_ = s.status();
+    return s;
+  }
+  void Put(Cf family, std::string_view k, std::string_view v) {
+    buffers_[static_cast<int>(family)].Add(k, v);
+  }
+  void Record(ChangeEntry::Kind kind, const std::string& id, int64_t previous) {
+    auto* entry = change_.add_changes();
+    entry->set_kind(kind);
+    entry->set_id(id);
+    entry->set_previous_revision(previous);
+  }
+  absl::StatusOr<std::string> AssignRelationId() {
+    for (;;) {
+      std::string id = absl::StrCat("r", next_relation_++);
+      if (relations_.contains(id)) continue;
+      if (store_.LatestRevision() == 0) return id;
+      RelationRecord ignored;
+      ASSIGN_OR_RETURN(bool taken, Sticky(store_.LoadVersion(Cf::kRelations, id, rev_ - 1, &ignored)));
+      if (!taken) return id;
+    }
+  }
+  absl::Status MaybeSpill() {
+    size_t total = 0;
+    for (const auto& b : buffers_) total += b.bytes();
+    if (total < options_.max_buffer_bytes) return absl::OkStatus();
+    return Sticky(Spill());
+  }
+  // Writes every non-empty buffer out as one SST file of its family, on two threads
+  // (sorting and compressing dominate; the families are independent).
+  absl::Status Spill() {
+    constexpr int kFamilies = static_cast<int>(Cf::kCount);
+    std::vector<absl::Status> statuses(kFamilies);
+    std::vector<int64_t> bytes(kFamilies, 0);
+    std::vector<std::string> paths(kFamilies);
+    std::atomic<int> next{0};
+    auto work = [&] {
+      for (int c; (c = next.fetch_add(1)) < kFamilies;) {
+        KvBuffer& buffer = buffers_[c];
+        if (buffer.empty()) continue;
+        rocksdb::ColumnFamilyHandle* handle = store_.cf(static_cast<Cf>(c));
+        paths[c] = absl::StrCat(dir_, "/", CfName(static_cast<Cf>(c)), "-", files_[c].size(), ".sst");
+        statuses[c] = buffer.WriteSst(paths[c], store_.db_->GetOptions(handle), handle, &bytes[c]);
+        buffer.Clear();
+      }
+    };
+    std::thread helper(work);
+    work();
+    helper.join();
+    for (int c = 0; c < kFamilies; ++c) {
+      RETURN_IF_ERROR(statuses[c]);
+      if (paths[c].empty()) continue;
+      files_[c].push_back(paths[c]);
+      ++stats_.sst_files;
+      stats_.sst_bytes += bytes[c];
+    }
+    return absl::OkStatus();
+  }
+
+  Store& store_;
+  BulkLoadOptions options_;
+  std::unique_lock<std::mutex> lock_;
+  absl::Status status_;
+  int64_t rev_ = 0, now_ = 0, next_relation_ = 1;
+  std::string dir_;
+  const std::string open_ = U64Value(kOpen);
+  ChangeRecord change_;
+  BulkLoadStats stats_;
+  KvBuffer buffers_[static_cast<int>(Cf::kCount)];
+  std::vector<std::string> files_[static_cast<int>(Cf::kCount)];
+  absl::flat_hash_set<std::string> entities_, documents_, relations_;
+  absl::flat_hash_set<std::string> referenced_entities_, referenced_documents_;
+};
+
+BulkLoader::BulkLoader(Store& store, BulkLoadOptions options)
+    : impl_(std::make_unique<Impl>(store, options)) {}
+BulkLoader::~BulkLoader() = default;
+int64_t BulkLoader::revision() const { return impl_->revision(); }
+absl::Status BulkLoader::AddEntity(const EntityRecord& entity) { return impl_->AddEntity(entity); }
+absl::Status BulkLoader::AddDocument(const DocumentRecord& document) { return impl_->AddDocument(document); }
+absl::StatusOr<std::string> BulkLoader::AddRelation(RelationRecord relation) {
+  return impl_->AddRelation(std::move(relation));
+}
+absl::StatusOr<BulkLoadStats> BulkLoader::Finish() { return impl_->Finish(); }
+
+}  // namespace annals::storage

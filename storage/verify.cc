@@ -1,0 +1,585 @@
+// VerifyDatabase (verify.h). The index keys of a record version are re-derived here from
+// key_codec.h's layout rather than shared with store_commit.cc, so a bug in the committer's
+// key building shows up as a disagreement instead of being repeated by the checker.
+#include "storage/verify.h"
+
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string_view>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "storage/key_codec.h"
+#include "storage/name_folding.h"
+#include "storage/record.pb.h"
+#include "storage/rocks_status.h"
+#include "storage/valid_time.h"
+
+namespace annals::storage {
+namespace {
+
+std::string Escaped(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string Quoted(std::string_view s) { return absl::StrCat("\"", Escaped(s), "\""); }
+
+std::string DayText(int64_t day) {
+  if (day == kMinusInfinity) return "-inf";
+  if (day == kPlusInfinity) return "+inf";
+  const CivilDay c = CivilOf(day);
+  return absl::StrCat(c.year, "-", c.month, "-", c.day);
+}
+
+std::string RevText(int64_t rev) { return rev == kOpen ? std::string("open") : absl::StrCat(rev); }
+
+// A readable rendering of an index key: its fields when it parses, escaped bytes otherwise.
+std::string DescribeKey(Cf family, std::string_view k) {
+  std::vector<std::string> parts;
+  int strings = 0;
+  bool has_day = false;
+  std::vector<const char*> names;
+  switch (family) {
+    case Cf::kOut: names = {"subject", "predicate"}; has_day = true; break;
+    case Cf::kIn: names = {"object", "predicate"}; has_day = true; break;
+    case Cf::kByPredicate: names = {"predicate"}; has_day = true; break;
+    case Cf::kByTime: has_day = true; break;
+    case Cf::kByDocument: names = {"document"}; break;
+    case Cf::kNames: names = {"term"}; break;
+    default: return absl::StrCat(CfName(family), " key ", Quoted(k));
+  }
+  strings = static_cast<int>(names.size());
+  size_t pos = 0;
+  for (int i = 0; i < strings; ++i) {
+    const size_t end = k.find('\0', pos);
+    if (end == std::string_view::npos) return absl::StrCat(CfName(family), " key ", Quoted(k));
+    parts.push_back(absl::StrCat(names[i], " ", Quoted(k.substr(pos, end - pos))));
+    pos = end + 1;
+  }
+  if (has_day) {
+    if (k.size() < pos + 8) return absl::StrCat(CfName(family), " key ", Quoted(k));
+    parts.push_back(absl::StrCat("s_lo ", DayText(key::ReadDay(k.substr(pos)))));
+  }
+  if (auto tail = key::ParseTail(family, k))
+    parts.push_back(absl::StrCat(family == Cf::kNames ? "entity " : "relation ", Quoted(tail->id), " @", tail->rev));
+  else
+    return absl::StrCat(CfName(family), " key ", Quoted(k));
+  return absl::StrCat(CfName(family), "[", absl::StrJoin(parts, ", "), "]");
+}
+
+std::string DescribeValue(const IndexValue& v) {
+  return absl::StrCat("rev_removed ", RevText(v.rev_removed), ", start ", DayText(v.bounds.s_lo), "..",
+                      DayText(v.bounds.s_hi), ", end ", DayText(v.bounds.e_lo), "..", DayText(v.bounds.e_hi),
+                      ", status ", v.status);
+}
+
+// The index keys of one relation version (key_codec.h): out, in (entity objects only),
+// by_predicate, by_time, and by_document once per cited document.
+std::vector<std::pair<Cf, std::string>> RelationIndexKeys(const RelationRecord& r, const TimeBounds& b) {
+  std::vector<std::pair<Cf, std::string>> keys;
+  const int64_t rev = r.revision();
+  keys.emplace_back(Cf::kOut, key::Out(r.subject(), r.predicate(), b.s_lo, r.id(), rev));
+  if (r.object_case() == RelationRecord::kObjectId)
+    keys.emplace_back(Cf::kIn, key::In(r.object_id(), r.predicate(), b.s_lo, r.id(), rev));
+  keys.emplace_back(Cf::kByPredicate, key::ByPredicate(r.predicate(), b.s_lo, r.id(), rev));
+  keys.emplace_back(Cf::kByTime, key::ByTime(b.s_lo, r.id(), rev));
+  std::set<std::string> documents;
+  for (const auto& s : r.sources()) documents.insert(s.document_id());
+  for (const auto& d : documents) keys.emplace_back(Cf::kByDocument, key::ByDocument(d, r.id(), rev));
+  return keys;
+}
+
+std::set<std::string> EntityTerms(const EntityRecord& e) {
+  std::set<std::string> terms;
+  for (auto& t : NameTerms(e.label())) terms.insert(std::move(t));
+  for (const auto& alias : e.aliases())
+    for (auto& t : NameTerms(alias)) terms.insert(std::move(t));
+  return terms;
+}
+
+bool SameBounds(const TimeBounds& a, const TimeBounds& b) {
+  return a.s_lo == b.s_lo && a.s_hi == b.s_hi && a.e_lo == b.e_lo && a.e_hi == b.e_hi;
+}
+
+// One record version found by (id, rev), with its neighbours in history.
+template <typename Record>
+struct Found {
+  bool exists = false;
+  bool parsed = false;
+  Record record;
+  int64_t next_rev = kOpen;  // the next newer version's revision, or open
+  int64_t prev_rev = 0;      // the next older version's revision, or 0
+};
+
+std::string ChangeKey(Cf family, std::string_view id, int64_t rev) {
+  std::string k(1, static_cast<char>(family));
+  k.append(id);
+  k.push_back('\0');
+  key::AppendU64(&k, static_cast<uint64_t>(rev));
+  return k;
+}
+
+class Verifier {
+ public:
+  Verifier(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, const VerifyOptions& options)
+      : db_(db), handles_(std::move(handles)), options_(options) {}
+
+  absl::StatusOr<VerifyReport> Run() {
+    if (auto s = ReadMeta(); !s.ok()) return s;
+    if (auto s = CheckChanges(); !s.ok()) return s;
+    if (auto s = CheckEntities(); !s.ok()) return s;
+    if (auto s = CheckRecords<DocumentRecord>(Cf::kDocuments, &report_.document_versions); !s.ok()) return s;
+    if (auto s = CheckRelations(); !s.ok()) return s;
+    for (Cf family : {Cf::kOut, Cf::kIn, Cf::kByPredicate, Cf::kByTime, Cf::kByDocument})
+      if (auto s = CheckRelationIndex(family); !s.ok()) return s;
+    if (auto s = CheckNames(); !s.ok()) return s;
+    if (auto s = CheckRequests(); !s.ok()) return s;
+    if (report_.revision > 0 && max_version_rev_ != report_.revision)
+      Problem(absl::StrCat("meta: revision is ", report_.revision, " but the newest record version is at revision ",
+                           max_version_rev_));
+    return report_;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }
+
+  void Problem(std::string what) {
+    ++report_.problem_count;
+    if (static_cast<int>(report_.problems.size()) < options_.max_reported) report_.problems.push_back(std::move(what));
+  }
+
+  std::unique_ptr<rocksdb::Iterator> Iter(Cf family) {
+    return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
+  }
+
+  absl::Status ReadMeta() {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), "format", &value);
+    if (s.IsNotFound()) {
+      Problem("meta: no format version (not written by Annals, or never opened by it)");
+    } else if (!s.ok()) {
+      return FromRocks(s);
+    } else if (value.size() != 8 || key::ReadU64(value) != kFormatVersion) {
+      return absl::FailedPreconditionError("meta: unknown format version; this build cannot check it");
+    }
+    for (const char* name : {"revision", "pruned_through", "next_relation"}) {
+      s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), name, &value);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) return FromRocks(s);
+      if (value.size() != 8) {
+        Problem(absl::StrCat("meta: ", name, " is ", value.size(), " bytes, not 8"));
+        continue;
+      }
+      const auto v = static_cast<int64_t>(key::ReadU64(value));
+      if (v < 0) Problem(absl::StrCat("meta: ", name, " is negative (", v, ")"));
+      if (std::string_view(name) == "revision") report_.revision = v;
+      if (std::string_view(name) == "pruned_through") report_.pruned_through = v;
+      if (std::string_view(name) == "next_relation" && v < 1) Problem("meta: next_relation is below 1");
+    }
+    if (report_.pruned_through > report_.revision)
+      Problem(absl::StrCat("meta: pruned_through ", report_.pruned_through, " is after the revision ",
+                           report_.revision));
+    return absl::OkStatus();
+  }
+
+  // Finds version (id, rev) of `family` and its neighbours.
+  template <typename Record>
+  absl::Status Lookup(Cf family, std::string_view id, int64_t rev, Found<Record>* out) {
+    *out = Found<Record>();
+    auto it = Iter(family);
+    const std::string k = key::Version(id, rev);
+    const std::string prefix = key::VersionPrefix(id);
+    auto same_id = [&](const rocksdb::Slice& s) {
+      return s.size() == prefix.size() + 8 && std::string_view(s.data(), prefix.size()) == prefix;
+    };
+    it->Seek(k);
+    if (!it->Valid() || it->key() != rocksdb::Slice(k)) return FromRocks(it->status());
+    out->exists = true;
+    out->parsed = out->record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()));
+    it->Next();
+    if (it->Valid() && same_id(it->key()))
+      out->prev_rev = key::VersionRevision(std::string_view(it->key().data(), it->key().size()));
+    it->Seek(k);
+    it->Prev();
+    if (it->Valid() && same_id(it->key()))
+      out->next_rev = key::VersionRevision(std::string_view(it->key().data(), it->key().size()));
+    return FromRocks(it->status());
+  }
+
+  absl::Status CheckChanges() {
+    const int64_t first_expected = report_.pruned_through + 1;
+    int64_t previous = 0;
+    int64_t previous_micros = 0;
+    auto it = Iter(Cf::kChanges);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view k(it->key().data(), it->key().size());
+      if (k.size() != 8) {
+        Problem(absl::StrCat("changes: malformed key ", Quoted(k)));
+        continue;
+      }
+      const auto rev = static_cast<int64_t>(key::ReadU64(k));
+      ++report_.change_records;
+      if (previous == 0) {
+        if (rev < first_expected)
+          Problem(absl::StrCat("changes: a record for revision ", rev, " survives behind the retention horizon ",
+                               report_.pruned_through));
+        else if (rev > first_expected)
+          Problem(absl::StrCat("changes: no change record for revisions ", first_expected, "..", rev - 1,
+                               " (the log should start at ", first_expected, ")"));
+      } else if (rev != previous + 1) {
+        Problem(absl::StrCat("changes: no change record for revision", rev - previous > 2 ? "s " : " ", previous + 1,
+                             rev - previous > 2 ? absl::StrCat("..", rev - 1) : std::string()));
+      }
+      previous = rev;
+      if (rev > report_.revision)
+        Problem(absl::StrCat("changes: a record for revision ", rev, " is after the meta revision ", report_.revision));
+      ChangeRecord record;
+      if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        Problem(absl::StrCat("changes: the record of revision ", rev, " does not parse"));
+        continue;
+      }
+      if (record.revision() != rev)
+        Problem(absl::StrCat("changes: the record under revision ", rev, " says revision ", record.revision()));
+      if (record.changes().empty()) Problem(absl::StrCat("changes: revision ", rev, " records no change"));
+      if (record.recorded_at_micros() < previous_micros)
+        Problem(absl::StrCat("changes: revision ", rev, " was recorded before revision ", rev - 1));
+      previous_micros = record.recorded_at_micros();
+      for (int i = 0; i < record.changes_size(); ++i) {
+        if (auto s = CheckChangeEntry(rev, i, record.changes(i)); !s.ok()) return s;
+      }
+    }
+    if (auto s = FromRocks(it->status()); !s.ok()) return s;
+    if (report_.revision > 0 && previous != report_.revision)
+      Problem(previous == 0 ? absl::StrCat("changes: the change log is empty but the meta revision is ",
+                                           report_.revision)
+                            : absl::StrCat("changes: the log ends at revision ", previous,
+                                           " but the meta revision is ", report_.revision));
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckChangeEntry(int64_t rev, int index, const ChangeEntry& entry) {
+    const std::string where = absl::StrCat("changes: revision ", rev, " entry ", index, " (",
+                                           ChangeEntry::Kind_Name(entry.kind()), " ", Quoted(entry.id()), ")");
+    Cf family;
+    switch (entry.kind()) {
+      case ChangeEntry::ENTITY_UPSERTED: family = Cf::kEntities; break;
+      case ChangeEntry::DOCUMENT_PUT: family = Cf::kDocuments; break;
+      case ChangeEntry::RELATION_PUT:
+      case ChangeEntry::RELATION_RETRACTED: family = Cf::kRelations; break;
+      default: Problem(absl::StrCat(where, ": unknown kind")); return absl::OkStatus();
+    }
+    if (!changed_.insert(ChangeKey(family, entry.id(), rev)).second) {
+      Problem(absl::StrCat(where, ": the same record appears twice in one revision"));
+      return absl::OkStatus();
+    }
+    bool exists = false, parsed = false, retracted = false;
+    int64_t prev_rev = 0;
+    if (family == Cf::kRelations) {
+      Found<RelationRecord> f;
+      if (auto s = Lookup(family, entry.id(), rev, &f); !s.ok()) return s;
+      exists = f.exists, parsed = f.parsed, retracted = f.record.retracted(), prev_rev = f.prev_rev;
+    } else if (family == Cf::kEntities) {
+      Found<EntityRecord> f;
+      if (auto s = Lookup(family, entry.id(), rev, &f); !s.ok()) return s;
+      exists = f.exists, parsed = f.parsed, prev_rev = f.prev_rev;
+    } else {
+      Found<DocumentRecord> f;
+      if (auto s = Lookup(family, entry.id(), rev, &f); !s.ok()) return s;
+      exists = f.exists, parsed = f.parsed, prev_rev = f.prev_rev;
+    }
+    if (!exists) {
+      Problem(absl::StrCat(where, ": ", CfName(family), " has no version of it at revision ", rev));
+      return absl::OkStatus();
+    }
+    if (!parsed) return absl::OkStatus();  // reported by the record pass
+    if (entry.kind() == ChangeEntry::RELATION_PUT && retracted)
+      Problem(absl::StrCat(where, ": the version written is a retraction"));
+    if (entry.kind() == ChangeEntry::RELATION_RETRACTED && !retracted)
+      Problem(absl::StrCat(where, ": the version written is not a retraction"));
+    if (entry.previous_revision() != prev_rev)
+      Problem(absl::StrCat(where, ": previous_revision ", entry.previous_revision(),
+                           " but the version before it is at revision ", prev_rev));
+    return absl::OkStatus();
+  }
+
+  // The common checks of one version key of a record family; false when unusable.
+  template <typename Record>
+  bool CheckVersion(Cf family, std::string_view k, const rocksdb::Slice& value, Record* rec, std::string* id,
+                    int64_t* rev) {
+    if (k.size() < 9 || k[k.size() - 9] != '\0' || k.substr(0, k.size() - 9).find('\0') != std::string_view::npos) {
+      Problem(absl::StrCat(CfName(family), ": malformed version key ", Quoted(k)));
+      return false;
+    }
+    id->assign(k.substr(0, k.size() - 9));
+    *rev = key::VersionRevision(k);
+    const std::string where = absl::StrCat(CfName(family), ": ", Quoted(*id), " @", *rev);
+    if (!rec->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      Problem(absl::StrCat(where, ": the record does not parse"));
+      return false;
+    }
+    if (rec->id() != *id) Problem(absl::StrCat(where, ": the record says id ", Quoted(rec->id())));
+    if (rec->revision() != *rev) Problem(absl::StrCat(where, ": the record says revision ", rec->revision()));
+    if (*rev < 1 || *rev > report_.revision)
+      Problem(absl::StrCat(where, ": revision outside 1..", report_.revision, " (the meta revision)"));
+    max_version_rev_ = std::max(max_version_rev_, *rev);
+    if (*rev > report_.pruned_through && !changed_.contains(ChangeKey(family, *id, *rev)))
+      Problem(absl::StrCat(where, ": written at revision ", *rev, " but its change record does not list it"));
+    return true;
+  }
+
+  // Walks a record family; `each(record, next_rev)` sees every parsed version, newest first per id.
+  template <typename Record, typename Each>
+  absl::Status WalkRecords(Cf family, int64_t* count, Each&& each) {
+    auto it = Iter(family);
+    std::string last_id;
+    int64_t last_rev = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++*count;
+      const std::string_view k(it->key().data(), it->key().size());
+      Record rec;
+      std::string id;
+      int64_t rev = 0;
+      if (!CheckVersion(family, k, it->value(), &rec, &id, &rev)) {
+        last_id.clear();
+        continue;
+      }
+      const int64_t next_rev = id == last_id ? last_rev : kOpen;
+      last_id = id;
+      last_rev = rev;
+      if (auto s = each(rec, next_rev); !s.ok()) return s;
+    }
+    return FromRocks(it->status());
+  }
+
+  template <typename Record>
+  absl::Status CheckRecords(Cf family, int64_t* count) {
+    return WalkRecords<Record>(family, count, [](const Record&, int64_t) { return absl::OkStatus(); });
+  }
+
+  absl::Status CheckEntities() {
+    return WalkRecords<EntityRecord>(Cf::kEntities, &report_.entity_versions,
+                                     [&](const EntityRecord& e, int64_t) -> absl::Status {
+      for (const auto& term : EntityTerms(e)) {
+        const std::string k = key::Name(term, e.id(), e.revision());
+        std::string value;
+        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kNames), k, &value);
+        if (s.IsNotFound())
+          Problem(absl::StrCat("entities: ", Quoted(e.id()), " @", e.revision(), " has no names entry ",
+                               DescribeKey(Cf::kNames, k)));
+        else if (!s.ok())
+          return FromRocks(s);
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status CheckRelations() {
+    return WalkRecords<RelationRecord>(Cf::kRelations, &report_.relation_versions,
+                                       [&](const RelationRecord& r, int64_t) -> absl::Status {
+      const std::string where = absl::StrCat("relations: ", Quoted(r.id()), " @", r.revision());
+      if (r.subject().empty() || r.predicate().empty()) Problem(absl::StrCat(where, ": no subject or predicate"));
+      auto bounds = BoundsOf(r.valid());
+      if (!bounds.ok()) {
+        Problem(absl::StrCat(where, ": stored valid time is invalid: ", bounds.status().message()));
+        return absl::OkStatus();
+      }
+      if (r.retracted()) return absl::OkStatus();  // a retraction has no index entries
+      for (const auto& [family, k] : RelationIndexKeys(r, *bounds)) {
+        std::string value;
+        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family), k, &value);
+        if (s.IsNotFound())
+          Problem(absl::StrCat(where, ": missing index entry ", DescribeKey(family, k)));
+        else if (!s.ok())
+          return FromRocks(s);
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status CheckRelationIndex(Cf family) {
+    auto it = Iter(family);
+    Found<RelationRecord> cached;
+    std::string cached_id;
+    int64_t cached_rev = -1;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.index_entries;
+      const std::string_view k(it->key().data(), it->key().size());
+      const std::string what = DescribeKey(family, k);
+      const auto tail = key::ParseTail(family, k);
+      if (!tail) {
+        Problem(absl::StrCat(CfName(family), ": malformed key ", Quoted(k)));
+        continue;
+      }
+      const auto value = DecodeIndexValue(std::string_view(it->value().data(), it->value().size()));
+      if (!value) {
+        Problem(absl::StrCat(what, ": malformed value (", it->value().size(), " bytes, not 41)"));
+        continue;
+      }
+      if (tail->id != cached_id || tail->rev != cached_rev) {
+        if (auto s = Lookup(Cf::kRelations, tail->id, tail->rev, &cached); !s.ok()) return s;
+        cached_id.assign(tail->id);
+        cached_rev = tail->rev;
+      }
+      if (!cached.exists) {
+        Problem(absl::StrCat(what, ": points at relation ", Quoted(tail->id), " @", tail->rev,
+                             ", which does not exist"));
+        continue;
+      }
+      if (!cached.parsed) continue;  // reported by the record pass
+      const RelationRecord& r = cached.record;
+      if (r.retracted()) {
+        Problem(absl::StrCat(what, ": points at a retraction (", Quoted(r.id()), " @", r.revision(),
+                             "), which has no index entries"));
+        continue;
+      }
+      auto bounds = BoundsOf(r.valid());
+      if (!bounds.ok()) continue;  // reported by the record pass
+      const auto expected = RelationIndexKeys(r, *bounds);
+      const bool expected_key = std::any_of(expected.begin(), expected.end(), [&](const auto& e) {
+        return e.first == family && e.second == k;
+      });
+      if (!expected_key) {
+        std::vector<std::string> own;
+        for (const auto& [f, ek] : expected)
+          if (f == family) own.push_back(DescribeKey(f, ek));
+        Problem(absl::StrCat(what, ": does not agree with relation ", Quoted(r.id()), " @", r.revision(),
+                             " (subject ", Quoted(r.subject()), ", predicate ", Quoted(r.predicate()),
+                             "), whose entries here are ", absl::StrJoin(own, " and ")));
+        continue;
+      }
+      const IndexValue want{cached.next_rev, *bounds, static_cast<int32_t>(r.status())};
+      if (value->rev_removed != want.rev_removed || !SameBounds(value->bounds, want.bounds) ||
+          value->status != want.status)
+        Problem(absl::StrCat(what, ": value (", DescribeValue(*value), ") disagrees with the record (",
+                             DescribeValue(want), ")"));
+    }
+    return FromRocks(it->status());
+  }
+
+  absl::Status CheckNames() {
+    auto it = Iter(Cf::kNames);
+    Found<EntityRecord> cached;
+    std::string cached_id;
+    int64_t cached_rev = -1;
+    std::set<std::string> terms;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.name_entries;
+      const std::string_view k(it->key().data(), it->key().size());
+      const std::string what = DescribeKey(Cf::kNames, k);
+      const auto tail = key::ParseTail(Cf::kNames, k);
+      if (!tail) {
+        Problem(absl::StrCat("names: malformed key ", Quoted(k)));
+        continue;
+      }
+      if (it->value().size() != 8) {
+        Problem(absl::StrCat(what, ": malformed value (", it->value().size(), " bytes, not 8)"));
+        continue;
+      }
+      const auto rev_removed = static_cast<int64_t>(key::ReadU64(std::string_view(it->value().data(), 8)));
+      if (tail->id != cached_id || tail->rev != cached_rev) {
+        if (auto s = Lookup(Cf::kEntities, tail->id, tail->rev, &cached); !s.ok()) return s;
+        cached_id.assign(tail->id);
+        cached_rev = tail->rev;
+        terms = cached.parsed ? EntityTerms(cached.record) : std::set<std::string>();
+      }
+      if (!cached.exists) {
+        Problem(absl::StrCat(what, ": points at entity ", Quoted(tail->id), " @", tail->rev, ", which does not exist"));
+        continue;
+      }
+      if (!cached.parsed) continue;
+      const std::string_view term = k.substr(0, k.find('\0'));
+      if (!terms.contains(std::string(term)))
+        Problem(absl::StrCat(what, ": ", Quoted(term), " is not a name term of entity ", Quoted(tail->id), " @",
+                             tail->rev, " (label ", Quoted(cached.record.label()), ")"));
+      if (rev_removed != cached.next_rev)
+        Problem(absl::StrCat(what, ": rev_removed ", RevText(rev_removed), " but the next version of the entity is ",
+                             RevText(cached.next_rev)));
+    }
+    return FromRocks(it->status());
+  }
+
+  absl::Status CheckRequests() {
+    auto it = Iter(Cf::kRequests);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report_.request_records;
+      const std::string_view k(it->key().data(), it->key().size());
+      RequestRecord seen;
+      if (!seen.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        Problem(absl::StrCat("requests: the record of request ", Quoted(k), " does not parse"));
+        continue;
+      }
+      if (seen.revision() < 0 || seen.revision() > report_.revision)
+        Problem(absl::StrCat("requests: request ", Quoted(k), " answered revision ", seen.revision(),
+                             ", outside 0..", report_.revision));
+    }
+    return FromRocks(it->status());
+  }
+
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  VerifyOptions options_;
+  VerifyReport report_;
+  absl::flat_hash_set<std::string> changed_;  // (family, id, rev) of every change-log entry
+  int64_t max_version_rev_ = 0;
+};
+
+}  // namespace
+
+std::string VerifyReport::Summary() const {
+  std::string out;
+  if (ok()) {
+    absl::StrAppend(&out, "verify: OK: revision ", revision);
+    if (pruned_through > 0) absl::StrAppend(&out, " (change log from ", pruned_through + 1, ")");
+  } else {
+    absl::StrAppend(&out, "verify: FAILED: ", problem_count, " problem(s) at revision ", revision);
+  }
+  absl::StrAppend(&out, "; ", entity_versions, " entity, ", document_versions, " document and ", relation_versions,
+                  " relation versions, ", index_entries, " index entries, ", name_entries, " name entries, ",
+                  change_records, " change records, ", request_records, " request records\n");
+  for (const auto& p : problems) absl::StrAppend(&out, "  ", p, "\n");
+  if (problem_count > static_cast<int64_t>(problems.size()))
+    absl::StrAppend(&out, "  ... and ", problem_count - static_cast<int64_t>(problems.size()), " more\n");
+  return out;
+}
+
+absl::StatusOr<VerifyReport> VerifyDatabase(const std::string& path, const VerifyOptions& options) {
+  rocksdb::Options db_options;
+  std::vector<std::string> existing;
+  if (auto s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing); !s.ok())
+    return absl::NotFoundError(absl::StrCat(path, ": not a database (", s.ToString(), ")"));
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    const char* name = CfName(static_cast<Cf>(i));
+    if (std::find(existing.begin(), existing.end(), name) == existing.end())
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": not an Annals database (no column family '", name, "')"));
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  if (auto s = rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &raw); !s.ok())
+    return FromRocks(s);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  Verifier verifier(db.get(), handles, options);
+  auto report = verifier.Run();
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db->Close().PermitUncheckedError();
+  return report;
+}
+
+}  // namespace annals::storage
