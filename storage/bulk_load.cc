@@ -19,40 +19,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "storage/name_folding.h"
+#include "storage/index_entries.h"
 #include "storage/rocks_status.h"
 #include "storage/status_macros.h"
 
 namespace annals::storage {
 namespace {
-
-std::string U64Value(int64_t v) {
-  std::string out;
-  key::AppendU64(&out, static_cast<uint64_t>(v));
-  return out;
-}
-
-// Same byte form as store_commit.cc's Canonical: the content without committer fields.
-template <typename Record>
-std::string Canonical(Record record) {
-  record.clear_revision();
-  record.clear_recorded_at_micros();
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  record.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
-std::set<std::string> EntityTerms(const EntityRecord& e) {
-  std::set<std::string> terms;
-  for (auto& t : NameTerms(e.label())) terms.insert(std::move(t));
-  for (const auto& alias : e.aliases())
-    for (auto& t : NameTerms(alias)) terms.insert(std::move(t));
-  return terms;
-}
 
 // Key/value pairs of one column family, in one arena, sorted when written out.
 class KvBuffer {
@@ -212,16 +184,8 @@ class BulkLoader::Impl {
     rec.set_revision(rev_);
     rec.set_recorded_at_micros(now_);
     Put(Cf::kRelations, key::Version(rec.id(), rev_), rec.SerializeAsString());
-    // The same entries as store_commit.cc's ForEachIndexKey.
     const std::string value = EncodeIndexValue({kOpen, *bounds, rec.status()});
-    Put(Cf::kOut, key::Out(rec.subject(), rec.predicate(), bounds->s_lo, rec.id(), rev_), value);
-    if (rec.object_case() == RelationRecord::kObjectId)
-      Put(Cf::kIn, key::In(rec.object_id(), rec.predicate(), bounds->s_lo, rec.id(), rev_), value);
-    Put(Cf::kByPredicate, key::ByPredicate(rec.predicate(), bounds->s_lo, rec.id(), rev_), value);
-    Put(Cf::kByTime, key::ByTime(bounds->s_lo, rec.id(), rev_), value);
-    std::set<std::string_view> documents;
-    for (const auto& source : rec.sources()) documents.insert(source.document_id());
-    for (auto doc : documents) Put(Cf::kByDocument, key::ByDocument(doc, rec.id(), rev_), value);
+    ForEachIndexKey(rec, *bounds, rev_, [&](Cf family, const std::string& k) { Put(family, k, value); });
     Record(ChangeEntry::RELATION_PUT, rec.id(), 0);
     ++stats_.relations_written;
     RETURN_IF_ERROR(MaybeSpill());

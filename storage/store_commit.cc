@@ -8,7 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "storage/name_folding.h"
+#include "storage/index_entries.h"
 #include "storage/rocks_status.h"
 #include "storage/status_macros.h"
 #include "storage/store.h"
@@ -17,49 +17,6 @@ namespace annals::storage {
 namespace {
 
 constexpr size_t kMaxReportedErrors = 100;
-
-// The record's content without the fields the committer sets, in a stable byte form, so
-// "identical to its current version" is a byte comparison.
-template <typename Record>
-std::string Canonical(Record record) {
-  record.clear_revision();
-  record.clear_recorded_at_micros();
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  record.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
-std::string U64Value(int64_t v) {
-  std::string out;
-  key::AppendU64(&out, static_cast<uint64_t>(v));
-  return out;
-}
-
-// Calls visit(family, key) for every index key of one relation version.
-template <typename Visit>
-void ForEachIndexKey(const RelationRecord& r, const TimeBounds& b, int64_t rev, Visit&& visit) {
-  visit(Cf::kOut, key::Out(r.subject(), r.predicate(), b.s_lo, r.id(), rev));
-  if (r.object_case() == RelationRecord::kObjectId)
-    visit(Cf::kIn, key::In(r.object_id(), r.predicate(), b.s_lo, r.id(), rev));
-  visit(Cf::kByPredicate, key::ByPredicate(r.predicate(), b.s_lo, r.id(), rev));
-  visit(Cf::kByTime, key::ByTime(b.s_lo, r.id(), rev));
-  std::set<std::string_view> documents;
-  for (const auto& source : r.sources()) documents.insert(source.document_id());
-  for (auto doc : documents) visit(Cf::kByDocument, key::ByDocument(doc, r.id(), rev));
-}
-
-// The name terms of one entity version, each once.
-std::set<std::string> EntityTerms(const EntityRecord& e) {
-  std::set<std::string> terms;
-  for (auto& t : NameTerms(e.label())) terms.insert(std::move(t));
-  for (const auto& alias : e.aliases())
-    for (auto& t : NameTerms(alias)) terms.insert(std::move(t));
-  return terms;
-}
 
 }  // namespace
 

@@ -1,0 +1,64 @@
+// What every writer of the store must agree on: the byte form that decides "unchanged",
+// the index keys of a relation version, and the name terms of an entity version. Shared
+// by the committer (store_commit.cc) and the bulk loader (bulk_load.cc). verify.cc derives
+// the same keys on its own on purpose, so a mistake here cannot hide from it.
+#pragma once
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "storage/key_codec.h"
+#include "storage/name_folding.h"
+#include "storage/record.pb.h"
+#include "storage/valid_time.h"
+
+namespace annals::storage {
+
+inline std::string U64Value(int64_t v) {
+  std::string out;
+  key::AppendU64(&out, static_cast<uint64_t>(v));
+  return out;
+}
+
+// The record's content without the fields the committer sets, in a stable byte form, so
+// "identical to its current version" is a byte comparison.
+template <typename Record>
+std::string Canonical(Record record) {
+  record.clear_revision();
+  record.clear_recorded_at_micros();
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  record.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+// Calls visit(family, key) for every index key of one relation version (key_codec.h).
+template <typename Visit>
+void ForEachIndexKey(const RelationRecord& r, const TimeBounds& b, int64_t rev, Visit&& visit) {
+  visit(Cf::kOut, key::Out(r.subject(), r.predicate(), b.s_lo, r.id(), rev));
+  if (r.object_case() == RelationRecord::kObjectId)
+    visit(Cf::kIn, key::In(r.object_id(), r.predicate(), b.s_lo, r.id(), rev));
+  visit(Cf::kByPredicate, key::ByPredicate(r.predicate(), b.s_lo, r.id(), rev));
+  visit(Cf::kByTime, key::ByTime(b.s_lo, r.id(), rev));
+  std::set<std::string_view> documents;
+  for (const auto& source : r.sources()) documents.insert(source.document_id());
+  for (auto doc : documents) visit(Cf::kByDocument, key::ByDocument(doc, r.id(), rev));
+}
+
+// The name terms of one entity version, each once.
+inline std::set<std::string> EntityTerms(const EntityRecord& e) {
+  std::set<std::string> terms;
+  for (auto& t : NameTerms(e.label())) terms.insert(std::move(t));
+  for (const auto& alias : e.aliases())
+    for (auto& t : NameTerms(alias)) terms.insert(std::move(t));
+  return terms;
+}
+
+}  // namespace annals::storage
