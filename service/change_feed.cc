@@ -72,9 +72,12 @@ absl::StatusOr<FeedPosition> PositionAfterToken(const std::string& token) {
     return absl::InvalidArgumentError("resume_token: not a token this server gave out");
   const std::string_view view(raw);
   FeedPosition p;
-  p.revision = static_cast<int64_t>(storage::key::ReadU64(view.substr(2)));
-  p.index = static_cast<int32_t>(storage::key::ReadU64(view.substr(10))) + 1;
-  if (p.revision < 1 || p.index < 1) return absl::InvalidArgumentError("resume_token: out of range");
+  const uint64_t revision = storage::key::ReadU64(view.substr(2));
+  const uint64_t index = storage::key::ReadU64(view.substr(10));
+  if (revision < 1 || revision > static_cast<uint64_t>(INT64_MAX) || index >= static_cast<uint64_t>(INT32_MAX))
+    return absl::InvalidArgumentError("resume_token: out of range");
+  p.revision = static_cast<int64_t>(revision);
+  p.index = static_cast<int32_t>(index) + 1;
   return p;
 }
 

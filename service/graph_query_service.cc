@@ -34,6 +34,8 @@ absl::StatusOr<storage::EdgeFilter> FilterOf(const Request& request, v1::Directi
     case v1::IN: f.outgoing = false; break;
     default: return absl::InvalidArgumentError(absl::StrCat("direction: unknown value ", static_cast<int>(direction)));
   }
+  if (request.predicates_size() > kMaxRepeated)
+    return absl::InvalidArgumentError(absl::StrCat("predicates: more than ", kMaxRepeated));
   for (int i = 0; i < request.predicates_size(); ++i) {
     const std::string& p = request.predicates(i);
     if (p.empty() || p.size() > kMaxIdBytes)

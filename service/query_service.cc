@@ -29,7 +29,10 @@ absl::StatusOr<PageToken> StartPage(const storage::Store& store, const google::p
   if (!page_token.empty()) {
     ASSIGN_OR_RETURN(PageToken token,
                      DecodePageToken(page_token, Fingerprint(request, {"page_token", "page_size"})));
-    RETURN_IF_ERROR(store.ResolveRevision(token.revision).status());
+    if (auto rev = store.ResolveRevision(token.revision); !rev.ok())
+      return absl::Status(rev.status().code(),
+                          absl::StrCat("page_token: made at revision ", token.revision, ", which cannot be read now (",
+                                       rev.status().message(), "); start the listing again"));
     return token;
   }
   PageToken first;
@@ -211,6 +214,8 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
       default:
         return absl::InvalidArgumentError(absl::StrCat("direction: unknown value ", static_cast<int>(request->direction())));
     }
+    if (request->predicates_size() > kMaxRepeated)
+      return absl::InvalidArgumentError(absl::StrCat("predicates: more than ", kMaxRepeated));
     for (int i = 0; i < request->predicates_size(); ++i) {
       RETURN_IF_ERROR(CheckText(absl::StrCat("predicates[", i, "]"), request->predicates(i)));
       if (std::find(query.predicates.begin(), query.predicates.end(), request->predicates(i)) ==

@@ -64,7 +64,7 @@ WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message&
   if (!request_id.empty()) batch.fingerprint = Fingerprint(request, {"request_id"});
   auto committed = store.Commit(batch, &out.errors);
   if (!committed.ok()) {
-    out.status = committed.status();
+    out.status = WithFieldErrors(committed.status(), out.errors);  // every item error in the BadRequest
     return out;
   }
   out.result = std::move(*committed);

@@ -200,7 +200,7 @@ void AddMany(Message* m, int n) {
 constexpr auto kBad = grpc::StatusCode::INVALID_ARGUMENT;
 constexpr auto kRange = grpc::StatusCode::OUT_OF_RANGE;
 // The field named when a page token's revision is no longer (or not yet) readable.
-const char* const kTokenRevisionField = "as_of_revision";
+const char* const kTokenRevisionField = "page_token";
 
 std::vector<Case> Cases() {
   const std::string long_id(129, 'a');

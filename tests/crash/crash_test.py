@@ -341,12 +341,18 @@ def main():
     rng = random.Random(seed)
     work = Path(tempfile.mkdtemp(prefix="annals-crash-"))
     db = str(work / "db")
-    server = Server(args.annalsd, db, work, args.sync)
+    # Private copies: a rebuild of the build tree during the run must not pull the binary
+    # out from under a restart.
+    annalsd = str(work / "annalsd")
+    shutil.copy2(args.annalsd, annalsd)
+    args.annals = shutil.copy2(args.annals, str(work / "annals"))
+    server = Server(annalsd, db, work, args.sync)
     ledger = Ledger()
     checked = 0
     failures = []
     started = time.monotonic()
     print(f"crash-test: seed {seed}, {args.kills} kills, work dir {work}{', --sync' if args.sync else ''}", flush=True)
+    kill = 0
     try:
         for kill in range(1, args.kills + 1):
             revision = server.start()
@@ -410,6 +416,8 @@ def main():
                 failures.append(f"final verify exited {code}:\n{out}")
             else:
                 print(f"crash-test: {out.splitlines()[0]}")
+    except Exception as e:  # the harness itself broke (could not start annalsd, ...)
+        failures.append(f"kill {kill}: {e!r}")
     finally:
         server.kill()
 
