@@ -113,17 +113,7 @@ int Load(const std::map<std::string, std::string>& flags) {
     v1::IngestRequest& r = requests.emplace_back();
     for (size_t j = i; j < std::min(ds.rows.size(), i + batch); ++j) {
       const bench::Row& row = ds.rows[j];
-      auto* rel = r.add_relations();
-      rel->set_subject(ds.entities[row.subject].id);
-      rel->set_predicate(ds.predicates[row.predicate]);
-      rel->set_object_id(ds.entities[row.object].id);
-      auto* valid = rel->mutable_valid();
-      for (auto* d : {valid->mutable_start(), valid->mutable_end()}) {
-        d->set_year(row.year);
-        d->set_month(row.month);
-        d->set_day(row.day);
-      }
-      rel->set_status(v1::ASSERTED);
+      bench::FillRelation(ds, row, v1::ASSERTED, r.add_relations());
     }
   }
   const size_t total = requests.size();

@@ -51,15 +51,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& row : ds.rows) {
       RelationRecord r;
-      r.set_subject(ds.entities[row.subject].id);
-      r.set_predicate(ds.predicates[row.predicate]);
-      r.set_object_id(ds.entities[row.object].id);
-      for (auto* d : {r.mutable_valid()->mutable_start(), r.mutable_valid()->mutable_end()}) {
-        d->set_year(row.year);
-        d->set_month(row.month);
-        d->set_day(row.day);
-      }
-      r.set_status(CLAIM_ASSERTED);
+      bench::FillRelation(ds, row, CLAIM_ASSERTED, &r);
       if (auto s = loader.AddRelation(std::move(r)); !s.ok()) {
         std::cerr << s.status() << "\n";
         return 1;

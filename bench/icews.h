@@ -41,6 +41,21 @@ struct Dataset {
   std::vector<Row> rows;
 };
 
+// Fills a relation (annals.v1.Relation or storage RelationRecord: same field names) from
+// one row: subject, predicate, object, start = end = the row's day, the given status.
+template <typename Relation, typename Status>
+void FillRelation(const Dataset& ds, const Row& row, Status status, Relation* r) {
+  r->set_subject(ds.entities[row.subject].id);
+  r->set_predicate(ds.predicates[row.predicate]);
+  r->set_object_id(ds.entities[row.object].id);
+  for (auto* d : {r->mutable_valid()->mutable_start(), r->mutable_valid()->mutable_end()}) {
+    d->set_year(row.year);
+    d->set_month(row.month);
+    d->set_day(row.day);
+  }
+  r->set_status(status);
+}
+
 inline uint64_t Fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : s) {

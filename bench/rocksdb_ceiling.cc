@@ -25,6 +25,7 @@
 
 #include "bench/icews.h"
 #include "storage/key_codec.h"
+#include "storage/rocks_options.h"
 #include "storage/name_folding.h"
 #include "storage/record.pb.h"
 #include "storage/valid_time.h"
@@ -53,23 +54,10 @@ int main(int argc, char** argv) {
   bench::Dataset ds = bench::LoadDataset(flags["data"], replicas);
 
   std::filesystem::remove_all(flags["db"]);
-  rocksdb::Options db_options;  // as storage/store_open.cc
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.IncreaseParallelism(2);
-  db_options.max_background_jobs = 2;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(256 << 20);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.cache_index_and_filter_blocks = true;
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf_options.compression = rocksdb::kLZ4Compression;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) families.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+  storage::RocksSetup setup = storage::RocksSetupFor({});  // exactly the store's options
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   rocksdb::DB* db = nullptr;
-  if (auto s = rocksdb::DB::Open(db_options, flags["db"], families, &h, &db); !s.ok()) {
+  if (auto s = rocksdb::DB::Open(setup.db, flags["db"], setup.families, &h, &db); !s.ok()) {
     std::cerr << s.ToString() << "\n";
     return 1;
   }
@@ -122,15 +110,7 @@ int main(int argc, char** argv) {
       const bench::Row& row = ds.rows[j];
       RelationRecord r;
       r.set_id("r" + std::to_string(next_relation++));
-      r.set_subject(ds.entities[row.subject].id);
-      r.set_predicate(ds.predicates[row.predicate]);
-      r.set_object_id(ds.entities[row.object].id);
-      for (auto* d : {r.mutable_valid()->mutable_start(), r.mutable_valid()->mutable_end()}) {
-        d->set_year(row.year);
-        d->set_month(row.month);
-        d->set_day(row.day);
-      }
-      r.set_status(CLAIM_ASSERTED);
+      bench::FillRelation(ds, row, CLAIM_ASSERTED, &r);
       r.set_revision(rev);
       r.set_recorded_at_micros(now);
       const TimeBounds b = *BoundsOf(r.valid());

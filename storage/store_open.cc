@@ -1,13 +1,10 @@
 // Store::Open and the small read helpers every other part of the store uses.
 #include <algorithm>
 
-#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/statistics.h>
-#include <rocksdb/table.h>
 
 #include "absl/strings/str_cat.h"
+#include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
 #include "storage/status_macros.h"
 #include "storage/store.h"
@@ -16,32 +13,12 @@ namespace annals::storage {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                                    const StoreOptions& options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.IncreaseParallelism(2);
-  db_options.max_background_jobs = 2;
-  // Tickers (block-cache hits and misses, ...) for Store::Properties and the metrics
-  // endpoint; timers stay off, they cost more.
-  db_options.statistics = rocksdb::CreateDBStatistics();
-  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptTimers);
-
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.cache_index_and_filter_blocks = true;
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf_options.compression = rocksdb::kLZ4Compression;
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i)
-    families.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+  RocksSetup setup = RocksSetupFor(options);
 
   std::unique_ptr<Store> store(new Store());
   store->options_ = options;
   rocksdb::DB* db = nullptr;
-  if (auto s = FromRocks(rocksdb::DB::Open(db_options, path, families, &store->handles_, &db));
+  if (auto s = FromRocks(rocksdb::DB::Open(setup.db, path, setup.families, &store->handles_, &db));
       !s.ok())
     return s;
   store->db_.reset(db);

@@ -15,6 +15,8 @@
 #include <random>
 
 #include "storage/store.h"
+#include "tests/support/dates.h"
+#include "tests/support/reference_filter.h"
 #include "tests/support/temp_dir.h"
 
 namespace annals::storage {
@@ -22,13 +24,7 @@ namespace {
 
 using annals::testing::TempDir;
 
-Date D(int y, int m = 0, int d = 0) {
-  Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
+Date D(int y, int m = 0, int d = 0) { return annals::testing::MakeDate<Date>(y, m, d); }
 
 EntityRecord Entity(const std::string& id, const std::string& label) {
   EntityRecord e;
@@ -42,24 +38,6 @@ std::unique_ptr<Store> MustOpen(const std::string& path) {
   auto s = Store::Open(path, {});
   EXPECT_TRUE(s.ok()) << s.status();
   return std::move(*s);
-}
-
-// The brute-force filter of store_test.cc's agreement test (possibly-mode windows).
-bool Matches(const RelationRecord& r, const RelationFilter& f) {
-  if (!f.subject.empty() && r.subject() != f.subject) return false;
-  if (!f.predicate.empty() && r.predicate() != f.predicate) return false;
-  if (!f.object_id.empty() && r.object_id() != f.object_id) return false;
-  if (!f.document_id.empty()) {
-    bool cited = false;
-    for (const auto& s : r.sources()) cited = cited || s.document_id() == f.document_id;
-    if (!cited) return false;
-  }
-  if (r.status() != 0 && r.status() != 1) return false;
-  if (f.window) {
-    auto b = *BoundsOf(r.valid());
-    if (!(b.s_lo <= f.window->w_hi && b.e_hi >= f.window->w_lo)) return false;
-  }
-  return true;
 }
 
 std::vector<std::string> Ids(const std::vector<RelationRecord>& rs) {
@@ -272,7 +250,7 @@ TEST_F(BulkLoadTest, WritesWhatCommitWritesAsOneRevision) {
   for (const auto& f : filters) {
     std::vector<RelationRecord> expected;
     for (const auto& r : records)
-      if (Matches(r, f)) expected.push_back(r);
+      if (annals::testing::ReferenceMatches(r, f)) expected.push_back(r);
     EXPECT_EQ(AllIds(*bulk, f, before + 1), Ids(expected)) << "subject=" << f.subject << " predicate=" << f.predicate
                                                            << " object=" << f.object_id << " doc=" << f.document_id;
     EXPECT_EQ(AllIds(*bulk, f, before + 1), AllIds(*online, f, before + 1));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/dates.h"
+#include "tests/support/reference_filter.h"
 
 #include <map>
 #include <random>
@@ -338,32 +339,6 @@ struct ModelVersion {
   bool retracted;
 };
 
-bool RefMatches(const RelationRecord& r, const RelationFilter& f) {
-  if (!f.subject.empty() && r.subject() != f.subject) return false;
-  if (!f.predicate.empty() && r.predicate() != f.predicate) return false;
-  if (!f.object_id.empty() && r.object_id() != f.object_id) return false;
-  if (!f.document_id.empty()) {
-    bool cited = false;
-    for (const auto& s : r.sources()) cited = cited || s.document_id() == f.document_id;
-    if (!cited) return false;
-  }
-  const int status = r.status();
-  if (f.statuses.empty() ? (status != 0 && status != 1)
-                         : std::find(f.statuses.begin(), f.statuses.end(), status) == f.statuses.end())
-    return false;
-  if (f.window) {
-    // Written out here again, independently of valid_time.cc.
-    auto b = *BoundsOf(r.valid());
-    const auto& w = *f.window;
-    if (w.mode == Certainty::kPossibly) {
-      if (!(b.s_lo <= w.w_hi && b.e_hi >= w.w_lo)) return false;
-    } else {
-      if (!(std::min(b.s_hi, b.e_hi) <= w.w_hi && std::max(b.s_lo, b.e_lo) >= w.w_lo)) return false;
-    }
-  }
-  return true;
-}
-
 TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
   const std::vector<std::string> people = {"e0", "e1", "e2", "e3", "e4"};
   const std::vector<std::string> predicates = {"met", "visited", "signed"};
@@ -458,7 +433,7 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
     for (const auto& f : filters) {
       std::multiset<std::string> want;
       for (const auto& r : visible)
-        if (RefMatches(r, f)) want.insert(r.id());
+        if (annals::testing::ReferenceMatches(r, f)) want.insert(r.id());
       auto got_ids = ListIds(f, rev, 4);
       std::multiset<std::string> got(got_ids.begin(), got_ids.end());
       ASSERT_EQ(got, want) << "rev " << rev << " subject=" << f.subject << " object=" << f.object_id
