@@ -12,6 +12,7 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf python3-pytest
   nodejs
   prometheus-cpp-dev python3-yaml
+  libssl-dev openssl
 )
 # The fuzz build (tests/fuzz/, -DANNALS_FUZZ=ON) needs clang and its libFuzzer runtime;
 # ANNALS_FUZZ=1 scripts/deps.sh adds them (fuzz_smoke is skipped without them).

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/time/time.h"
 #include "service/server.h"
 
 int main(int argc, char** argv) {
@@ -55,7 +56,60 @@ int main(int argc, char** argv) {
   app.add_option("--backup-root", config.backup_root,
                  "AdminService.Backup writes only inside this directory (empty: any absolute path)")
       ->envname("ANNALS_BACKUP_ROOT");
+
+  // Security (docs/security.md).
+  app.add_option("--tls-cert", config.tls.cert_file, "PEM certificate chain: serve TLS (with --tls-key)")
+      ->envname("ANNALS_TLS_CERT");
+  app.add_option("--tls-key", config.tls.key_file, "PEM private key of --tls-cert")->envname("ANNALS_TLS_KEY");
+  app.add_option("--tls-client-ca", config.tls.client_ca_file,
+                 "PEM CA bundle: require client certificates it signed (mutual TLS)")
+      ->envname("ANNALS_TLS_CLIENT_CA");
+  app.add_option("--tokens-file", config.tokens_file,
+                 "bearer tokens, lines 'read|write|admin TOKEN [NAME]': every call but health and reflection "
+                 "needs one (reloaded on SIGHUP)")
+      ->envname("ANNALS_TOKENS_FILE");
+  app.add_option("--health-listen", config.health_listen,
+                 "plaintext address serving only grpc.health.v1, for probes that cannot speak TLS (empty: off)")
+      ->envname("ANNALS_HEALTH_LISTEN");
+
+  // Limits (docs/security.md, "Limits").
+  int max_message_mb = config.max_message_bytes >> 20;
+  app.add_option("--max-message-mb", max_message_mb, "largest request or response message, MiB")
+      ->envname("ANNALS_MAX_MESSAGE_MB")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--max-concurrent-streams", config.max_concurrent_streams,
+                 "calls in progress per client connection (HTTP/2 streams); further calls wait")
+      ->envname("ANNALS_MAX_CONCURRENT_STREAMS")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  double keepalive_time = absl::ToDoubleSeconds(config.keepalive.time);
+  double keepalive_timeout = absl::ToDoubleSeconds(config.keepalive.timeout);
+  double keepalive_min_ping = absl::ToDoubleSeconds(config.keepalive.min_client_ping_interval);
+  app.add_option("--keepalive-time-seconds", keepalive_time, "ping a connection quiet for this long")
+      ->envname("ANNALS_KEEPALIVE_TIME_SECONDS")->check(CLI::Range(1.0, 86400.0))->capture_default_str();
+  app.add_option("--keepalive-timeout-seconds", keepalive_timeout, "close a connection whose ping is unanswered this long")
+      ->envname("ANNALS_KEEPALIVE_TIMEOUT_SECONDS")->check(CLI::Range(1.0, 3600.0))->capture_default_str();
+  app.add_option("--keepalive-min-client-ping-seconds", keepalive_min_ping,
+                 "clients may send keepalive pings at most this often")
+      ->envname("ANNALS_KEEPALIVE_MIN_CLIENT_PING_SECONDS")->check(CLI::Range(1.0, 86400.0))->capture_default_str();
+  app.add_option("--keepalive-permit-without-calls", config.keepalive.permit_without_calls,
+                 "accept keepalive pings on connections with no call in progress (true/false)")
+      ->envname("ANNALS_KEEPALIVE_PERMIT_WITHOUT_CALLS")->capture_default_str();
+  app.add_option("--keepalive-max-ping-strikes", config.keepalive.max_ping_strikes,
+                 "pings sooner than allowed before the connection is closed (0: no limit)")
+      ->envname("ANNALS_KEEPALIVE_MAX_PING_STRIKES")->check(CLI::Range(0, 1000))->capture_default_str();
+  double default_deadline = absl::ToDoubleSeconds(config.call_budget.default_deadline);
+  double max_deadline = absl::ToDoubleSeconds(config.call_budget.max_deadline);
+  app.add_option("--default-deadline-seconds", default_deadline,
+                 "server-side deadline of a unary call that sets none (0: none)")
+      ->envname("ANNALS_DEFAULT_DEADLINE_SECONDS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--max-deadline-seconds", max_deadline,
+                 "a unary call's deadline is cut to this (0: no cap); streams (Ingest, Watch) are exempt")
+      ->envname("ANNALS_MAX_DEADLINE_SECONDS")->check(CLI::NonNegativeNumber)->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  config.max_message_bytes = max_message_mb << 20;
+  config.keepalive.time = absl::Seconds(keepalive_time);
+  config.keepalive.timeout = absl::Seconds(keepalive_timeout);
+  config.keepalive.min_client_ping_interval = absl::Seconds(keepalive_min_ping);
+  config.call_budget.default_deadline = absl::Seconds(default_deadline);
+  config.call_budget.max_deadline = absl::Seconds(max_deadline);
   config.store.block_cache_bytes = block_cache_mb << 20;
   config.metrics_listen = metrics_listen;
   // The default address is best effort (a second annalsd on the host still starts, without
@@ -70,6 +124,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reloads --tokens-file
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto server = annals::service::AnnalsServer::Start(config, std::cerr);
@@ -85,9 +140,28 @@ int main(int argc, char** argv) {
     std::cout << "annalsd: metrics on http://" << metrics_host << ":" << (*server)->metrics_port() << "/metrics"
               << std::endl;
   }
+  if ((*server)->health_port() != 0) {
+    const std::string health_host = config.health_listen.substr(0, config.health_listen.rfind(':'));
+    std::cout << "annalsd: health on " << health_host << ":" << (*server)->health_port()
+              << " (plaintext, grpc.health.v1 only)" << std::endl;
+  }
+  if (config.tls.enabled()) {
+    std::cout << "annalsd: TLS on" << (config.tls.client_ca_file.empty() ? "" : ", client certificates required")
+              << std::endl;
+  }
 
   int received = 0;
-  sigwait(&stop_signals, &received);
+  for (;;) {
+    sigwait(&stop_signals, &received);
+    if (received != SIGHUP) break;
+    if (config.tokens_file.empty()) {
+      std::cerr << "annalsd: SIGHUP ignored (no --tokens-file to reload)\n";
+    } else if (auto s = (*server)->ReloadTokens(); s.ok()) {
+      std::cerr << "annalsd: SIGHUP: tokens reloaded from " << config.tokens_file << "\n";
+    } else {
+      std::cerr << "annalsd: SIGHUP: " << s.message() << "; the previous tokens stay in force\n";
+    }
+  }
   std::cerr << "annalsd: " << (received == SIGTERM ? "SIGTERM" : "SIGINT") << ", draining\n";
   (*server)->Shutdown();
   std::cerr << "annalsd: stopped cleanly\n";

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 
+#include <algorithm>
+#include <climits>
+
 #include "absl/strings/str_cat.h"
 #include "service/admin_service.h"
 #include "service/ingest_service.h"
@@ -15,14 +18,21 @@
 namespace annals::service {
 namespace {
 
-constexpr const char* kServiceNames[] = {"annals.v1.IngestService", "annals.v1.QueryService",
-                                         "annals.v1.DiffService", "annals.v1.AdminService"};
+void AddKeepalive(grpc::ServerBuilder& builder, const KeepalivePolicy& k) {
+  auto ms = [](absl::Duration d) { return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX)); };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(k.time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(k.timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, k.permit_without_calls ? 1 : 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, ms(k.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, k.max_ping_strikes);
+  // gRPC stops keepalive pings after 2 without data in between by default; a Watch stream
+  // can be quiet for hours, and its peer must still be found dead.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+}
 
-void SetHealth(grpc::Server* server, bool serving) {
-  auto* health = server->GetHealthCheckService();
-  if (health == nullptr) return;
-  for (const char* name : kServiceNames) health->SetServingStatus(name, serving);
-  health->SetServingStatus(serving);  // "" (the whole server) and every name above
+std::string TokenSummary(const TokenTable& tokens) {
+  return absl::StrCat(tokens.size(), " token(s): ", tokens.Count(Scope::kRead), " read, ", tokens.Count(Scope::kWrite),
+                      " write, ", tokens.Count(Scope::kAdmin), " admin");
 }
 
 }  // namespace
@@ -31,14 +41,49 @@ AnnalsServer::AnnalsServer() = default;
 
 int AnnalsServer::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
+void AnnalsServer::SetServing(bool serving) {
+  if (server_) SetHealthStatus(server_->GetHealthCheckService(), serving);
+  if (health_port_) health_port_->SetServing(serving);
+}
+
+absl::Status AnnalsServer::ReloadTokens() {
+  if (!authorizer_) return absl::FailedPreconditionError("no --tokens-file to reload");
+  auto tokens = TokenTable::Load(config_.tokens_file);
+  if (!tokens.ok()) return tokens.status();
+  authorizer_->Replace(std::move(*tokens));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerConfig& config, std::ostream& log) {
   std::unique_ptr<AnnalsServer> self(new AnnalsServer());
   self->config_ = config;
+  if (config.max_message_bytes <= 0 || config.max_concurrent_streams <= 0)
+    return absl::InvalidArgumentError("the message size and stream limits must be positive");
+  if (config.call_budget.default_deadline > absl::ZeroDuration() &&
+      config.call_budget.max_deadline > absl::ZeroDuration() &&
+      config.call_budget.default_deadline > config.call_budget.max_deadline)
+    return absl::InvalidArgumentError("--default-deadline-seconds must not exceed --max-deadline-seconds");
+  if (!config.tokens_file.empty()) {
+    auto tokens = TokenTable::Load(config.tokens_file);
+    if (!tokens.ok()) return tokens.status();
+    log << "annalsd: bearer tokens required: " << TokenSummary(*tokens) << " from " << config.tokens_file << "\n";
+    if (!config.tls.enabled())
+      log << "annalsd: warning: bearer tokens on a plaintext port can be read on the network path; use "
+             "--tls-cert/--tls-key unless a mesh encrypts the connection\n";
+    self->authorizer_ = std::make_shared<Authorizer>(std::move(*tokens));
+  }
+  auto credentials = MakeServerCredentials(config.tls, self->authorizer_);
+  if (!credentials.ok()) return credentials.status();
   if (!config.backup_root.empty()) {
     // Created up front so that a fresh volume takes backups at once (their parent must exist).
     std::error_code ec;
     std::filesystem::create_directories(config.backup_root, ec);
     if (ec) return absl::FailedPreconditionError(absl::StrCat("--backup-root ", config.backup_root, ": ", ec.message()));
+  }
+  if (!config.health_listen.empty()) {
+    auto health = HealthPort::Start(config.health_listen);
+    if (!health.ok()) return health.status();
+    self->health_port_ = std::move(*health);
   }
   if (!config.metrics_listen.empty()) {
     auto metrics = Metrics::Start(config.metrics_listen);
@@ -62,22 +107,29 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &self->port_);
+  builder.AddListeningPort(config.listen, *credentials, &self->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  AddKeepalive(builder, config.keepalive);
   builder.RegisterService(self->ingest_.get());
   builder.RegisterService(self->query_.get());
   builder.RegisterService(self->diff_.get());
   builder.RegisterService(self->admin_.get());
-  if (metrics != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-    interceptors.push_back(metrics->InterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // The budget first: it may replace the status that the metrics interceptor then records.
+  if (config.call_budget.enabled()) interceptors.push_back(CallBudgetInterceptorFactory(config.call_budget));
+  if (metrics != nullptr) interceptors.push_back(metrics->InterceptorFactory());
+  if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
   self->server_ = builder.BuildAndStart();
-  if (!self->server_ || self->port_ == 0)
+  if (!self->server_ || self->port_ == 0) {
+    if (config.tls.enabled())
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", config.listen,
+          " with TLS (is the address free, and are --tls-cert and --tls-key a certificate and its private key?)"));
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
-  SetHealth(self->server_.get(), false);
+  }
+  self->SetServing(false);
   if (metrics != nullptr) metrics->SetWatchHub(self->hub_.get());
   if (config.before_open) config.before_open(self->port_);
 
@@ -97,7 +149,7 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
     }
   }
   self->slot_.Set(self->store_.get());
-  SetHealth(self->server_.get(), true);
+  self->SetServing(true);
   if (metrics != nullptr) metrics->SetServing(true);
   return self;
 }
@@ -108,6 +160,7 @@ void AnnalsServer::Shutdown() {
   if (!server_) return;  // Start failed before the server was built
   if (metrics_) metrics_->SetServing(false);
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();  // NOT_SERVING from now on
+  if (health_port_) health_port_->SetServing(false);  // the probes' port too, until it stops below
   // Watch streams never end on their own: end them first, telling each where to resume.
   hub_->Shutdown(std::chrono::milliseconds(std::min<int64_t>(2000, absl::ToInt64Milliseconds(config_.drain_timeout))));
   server_->Shutdown(std::chrono::system_clock::now() +
@@ -120,6 +173,7 @@ void AnnalsServer::Shutdown() {
   }
   if (store_) store_->SetCommitListener(nullptr);
   store_.reset();  // flushes the WAL and closes RocksDB
+  if (health_port_) health_port_->Shutdown();
 }
 
 AnnalsServer::~AnnalsServer() { Shutdown(); }

@@ -6,7 +6,13 @@
 // drain deadline, then flush and close the database.
 //
 // With `metrics_listen` set, a Prometheus endpoint (service/metrics.h) serves on its own
-// port from before the database opens to the end of Shutdown.
+// port from before the database opens to the end of Shutdown. With `health_listen` set, a
+// plaintext port serves grpc.health.v1 alone (service/health_port.h), with the same status.
+//
+// Security and limits (docs/security.md): TLS or mutual TLS on the serving port
+// (service/server_credentials.h), bearer tokens with scopes (service/auth.h), message
+// size, streams per connection, keepalive, and the time budget of unary calls
+// (service/call_budget.h).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -19,14 +25,32 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/auth.h"
+#include "service/call_budget.h"
 #include "service/call_support.h"
 #include "service/change_stream.h"
 #include "service/diff_service.h"
+#include "service/health_port.h"
 #include "service/metrics.h"
 #include "service/query_service.h"
+#include "service/server_credentials.h"
 #include "storage/store.h"
 
 namespace annals::service {
+
+// HTTP/2 keepalive of the serving port (gRPC's keepalive channel arguments).
+struct KeepalivePolicy {
+  // Ping a connection that has been quiet this long (finds dead peers of idle Watch streams).
+  absl::Duration time = absl::Seconds(120);
+  // Close the connection when a ping is not answered within this.
+  absl::Duration timeout = absl::Seconds(20);
+  // Clients may ping at most this often; each ping sooner is a strike.
+  absl::Duration min_client_ping_interval = absl::Seconds(30);
+  // Accept (and send) keepalive pings on connections with no call in progress.
+  bool permit_without_calls = true;
+  // Strikes before the connection is closed with GOAWAY "too_many_pings" (0: no limit).
+  int max_ping_strikes = 2;
+};
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
@@ -36,7 +60,19 @@ struct ServerConfig {
   absl::Duration drain_timeout = absl::Seconds(20);
   DiffLimits diff;
   QueryLimits query;
+  // Largest message received or sent; a bigger one fails the call with RESOURCE_EXHAUSTED.
   int max_message_bytes = 64 << 20;
+  // Concurrent calls (HTTP/2 streams) per client connection; clients queue the rest.
+  int max_concurrent_streams = 100;
+  KeepalivePolicy keepalive;
+  // Server-side deadline of unary calls (service/call_budget.h).
+  CallBudget call_budget;
+  // TLS on the serving port; all empty: plaintext.
+  TlsFiles tls;
+  // Bearer tokens (service/tokens.h); empty: no token needed.
+  std::string tokens_file;
+  // Plaintext grpc.health.v1-only port, "host:port" (port 0 picks one); empty: none.
+  std::string health_listen;
   // Prometheus endpoint, "host:port" (port 0 picks a free one); empty: no metrics.
   std::string metrics_listen;
   // When the metrics address cannot be bound: false fails Start, true logs a warning and
@@ -58,6 +94,13 @@ class AnnalsServer {
   int port() const { return port_; }
   // The metrics port, 0 when metrics are off.
   int metrics_port() const;
+  // The plaintext health port, 0 when --health-listen is off.
+  int health_port() const { return health_port_ ? health_port_->port() : 0; }
+  // The token table in force; null when no tokens file is configured.
+  std::shared_ptr<const TokenTable> tokens() const { return authorizer_ ? authorizer_->tokens() : nullptr; }
+  // Reads the tokens file again and swaps it in (annalsd does on SIGHUP). On an error
+  // (FAILED_PRECONDITION without a tokens file, else the file's problem) the old tokens stay.
+  absl::Status ReloadTokens();
   storage::Store* store() { return store_.get(); }
   // Drains and stops; idempotent.
   void Shutdown();
@@ -65,7 +108,10 @@ class AnnalsServer {
  private:
   AnnalsServer();
   ServerConfig config_;
+  void SetServing(bool serving);
   std::unique_ptr<Metrics> metrics_;  // outlives the gRPC server (its interceptors use it)
+  std::shared_ptr<Authorizer> authorizer_;  // null: no tokens file
+  std::unique_ptr<HealthPort> health_port_;
   StoreSlot slot_;
   std::unique_ptr<WatchHub> hub_;  // before the services: they hold a pointer to it
   std::unique_ptr<grpc::Service> ingest_, query_, diff_, admin_;

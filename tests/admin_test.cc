@@ -23,6 +23,7 @@
 #include "service/admin_service.h"
 #include "service/server.h"
 #include "tests/support/health.grpc.pb.h"
+#include "tests/support/health_watch.h"
 #include "tests/support/temp_dir.h"
 
 namespace annals {
@@ -274,21 +275,7 @@ TEST(HealthTest, TurnsNotServingWhenDrainingBegins) {
   TempDir dir;
   auto r = Running::Start(Config(dir.Sub("db")));
   ASSERT_TRUE(r.server);
-  auto stub = grpc::health::v1::Health::NewStub(r.channel);
-  grpc::ClientContext ctx;
-  grpc::health::v1::HealthCheckRequest req;
-  auto watch = stub->Watch(&ctx, req);
-  HealthCheckResponse resp;
-  ASSERT_TRUE(watch->Read(&resp));
-  EXPECT_EQ(resp.status(), HealthCheckResponse::SERVING);
-  std::thread stopper([&] { r.server->Shutdown(); });
-  ASSERT_TRUE(watch->Read(&resp));
-  EXPECT_EQ(resp.status(), HealthCheckResponse::NOT_SERVING);
-  ctx.TryCancel();
-  while (watch->Read(&resp)) {
-  }
-  watch->Finish();
-  stopper.join();
+  annals::testing::ExpectNotServingWhenStopped(r.channel, [&] { r.server->Shutdown(); });
 }
 
 // ---- metrics ----

@@ -25,6 +25,23 @@ int main(int argc, char** argv) {
   app.add_option("--addr", conn.addr, "annalsd address")->envname("ANNALS_ADDR")->capture_default_str();
   app.add_option("--timeout", conn.timeout_seconds, "per-call deadline, seconds")->capture_default_str();
   app.add_flag("--json", conn.json, "print JSON (one object per call) instead of tables");
+  // Reaching a secured annalsd (docs/security.md). The client's certificate variables are
+  // ANNALS_CLIENT_*: annalsd's own ANNALS_TLS_CERT/KEY may be set where both run.
+  ConnectionSecurity& sec = conn.security;
+  app.add_flag("--tls", sec.tls, "connect with TLS, trusting the system's CAs (implied by the other --tls-* flags)")
+      ->envname("ANNALS_TLS");
+  app.add_option("--tls-ca", sec.tls_ca, "connect with TLS, trusting this PEM CA bundle")->envname("ANNALS_TLS_CA");
+  app.add_option("--tls-cert", sec.tls_cert, "PEM client certificate, for servers that require one (mutual TLS)")
+      ->envname("ANNALS_CLIENT_CERT");
+  app.add_option("--tls-key", sec.tls_key, "PEM private key of --tls-cert")->envname("ANNALS_CLIENT_KEY");
+  app.add_option("--tls-server-name", sec.tls_server_name,
+                 "the name the server's certificate must carry, when --addr is not it (port-forwards, IPs)")
+      ->envname("ANNALS_TLS_SERVER_NAME");
+  app.add_option("--token", sec.token, "bearer token sent with every call (prefer ANNALS_TOKEN or --token-file: "
+                                       "command lines are visible to other users)")
+      ->envname("ANNALS_TOKEN");
+  app.add_option("--token-file", sec.token_file, "read the bearer token from this file's first line")
+      ->envname("ANNALS_TOKEN_FILE");
   int code = 0;
 
   // entity put|get

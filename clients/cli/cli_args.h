@@ -19,4 +19,16 @@ std::optional<v1::Source> ParseSource(const std::string& text);
 // "630e6 USD".
 std::optional<v1::Quantity> ParseQuantity(const std::string& text);
 
+// How `annals` reaches a secured annalsd (the global flags; docs/security.md).
+struct ConnectionSecurity {
+  bool tls = false;              // --tls: TLS with the system's trusted CAs
+  std::string tls_ca;            // --tls-ca FILE: TLS, trusting this PEM CA bundle (implies --tls)
+  std::string tls_cert;          // --tls-cert FILE: client certificate for mutual TLS
+  std::string tls_key;           // --tls-key FILE: its private key
+  std::string tls_server_name;   // --tls-server-name: the name the server certificate must carry
+  std::string token;             // --token (ANNALS_TOKEN): sent as "authorization: Bearer TOKEN"
+  std::string token_file;        // --token-file: the token is the file's first line
+  bool UsesTls() const { return tls || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty() || !tls_server_name.empty(); }
+};
+
 }  // namespace annals::cli

@@ -11,6 +11,7 @@
 
 #include "annals/v1/ingest.grpc.pb.h"
 #include "annals/v1/query.grpc.pb.h"
+#include "clients/cli/cli_args.h"
 
 namespace annals::cli {
 
@@ -18,10 +19,12 @@ struct Connection {
   std::string addr = "127.0.0.1:50051";
   double timeout_seconds = 30;
   bool json = false;
+  ConnectionSecurity security;  // TLS and bearer token (clients/cli/cli_args.h)
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::IngestService::Stub> ingest;
   std::unique_ptr<v1::QueryService::Stub> query;
 
+  // Opens the channel; a security file that cannot be read ends the process with exit code 2.
   void Connect();
   // A context carrying the per-call deadline.
   std::unique_ptr<grpc::ClientContext> Call() const;
