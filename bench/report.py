@@ -62,6 +62,13 @@ def verdict(ok):
     return "–" if ok is None else ("**met**" if ok else "**missed**")
 
 
+def busy_note(meta):
+    try:
+        return "other work shared the machine" if float(meta.get("load", "0")) > 0.5 else "nothing else ran at the start"
+    except ValueError:
+        return "load unknown"
+
+
 def main():
     results, out_md, out_png = sys.argv[1:4]
     perf = sys.argv[4] if len(sys.argv) > 4 else None
@@ -76,7 +83,7 @@ def main():
              f"Data: {meta.get('dataset')} ({int(meta.get('rows', 0)):,} relations). "
              f"Machine: {meta.get('cores')} cores, kernel {meta.get('kernel')}, load average at start "
              f"{meta.get('load')}, at the end {(find(rows, 'meta_end') or {}).get('load', '?')} (15-minute average "
-             f"{(find(rows, 'meta_end') or {}).get('load15', '?')}; other work shared the machine). Each query figure: {meta.get('seconds')} s measured after "
+             f"{(find(rows, 'meta_end') or {}).get('load15', '?')}; {busy_note(meta)}). Each query figure: {meta.get('seconds')} s measured after "
              f"{meta.get('warmup')} s of warm-up, closed loop with N requests in flight. "
              "Client, server and PostgreSQL share the same 2 cores.")
     L.append("")
@@ -85,22 +92,26 @@ def main():
     ing = find(rows, "ingest", scale=1)
     ceil = find(rows, "ceiling", scale=1)
     bulk = find(rows, "bulk", scale=1)
+    bulkcli = find(rows, "bulkcli", scale=1)
     pgl = find(rows, "pg", scale=1, kind="load")
     r_ing, r_ceil, r_bulk, r_pg = (num(x.get("rate")) if x else None for x in (ing, ceil, bulk, pgl))
+    r_cli = num(bulkcli.get("rate")) if bulkcli else None
     L.append("## Load")
     L.append("")
     L.append("| contender | relations | seconds | relations/s | vs PostgreSQL |")
     L.append("|---|---:|---:|---:|---:|")
     for name, r in (("Annals, streaming `Ingest` RPC (batches of 1,000, 4 in flight, WAL on, no fsync: as shipped)", ing),
                     ("Raw RocksDB WriteBatch, same keys, no gRPC (storage ceiling)", ceil),
-                    ("Annals bulk path: `BulkLoader` (sorted SSTs + one atomic ingestion), in-process", bulk),
+                    ("Annals bulk path as users run it: `annals import --bulk` (parses the TSV itself, validates, sorted SSTs, one atomic ingestion; wall time of the command)", bulkcli),
+                    ("Annals bulk path, storage side only: `BulkLoader` in-process on pre-parsed rows", bulk),
                     ("PostgreSQL 15: COPY + set-based INSERT + indexes + ANALYZE (fsync on)", pgl)):
         if r:
             L.append(f"| {name} | {fmt_int(num(r.get('relations')))} | {num(r.get('seconds')):.2f} | "
                      f"{fmt_int(num(r.get('rate')))} | {fmt_ratio(ratio(num(r.get('rate')), r_pg))} |")
     L.append("")
     L.append(f"Online `Ingest` / raw WriteBatch ceiling: **{fmt_ratio(ratio(r_ing, r_ceil))}** (target ≥ 0.80x). "
-             f"Bulk path / PostgreSQL: **{fmt_ratio(ratio(r_bulk, r_pg))}** (target ≥ 2x). "
+             f"Bulk path (`annals import --bulk`) / PostgreSQL: **{fmt_ratio(ratio(r_cli, r_pg))}** (target ≥ 2x; "
+             f"storage side alone {fmt_ratio(ratio(r_bulk, r_pg))}). "
              f"Online `Ingest` / PostgreSQL: {fmt_ratio(ratio(r_ing, r_pg))}.")
     L.append("")
     L.append("All rates count relations over the whole load, entities included "
@@ -205,7 +216,7 @@ def main():
     L.append(f"| Annals bytes on disk per relation, after the server stopped "
              f"| {per_rel(find(rows, 'annals_disk', scale=1), 'disk_bytes', rel1)} "
              f"| {per_rel(find(rows, 'annals_disk', scale=10), 'disk_bytes', rel10)} |")
-    L.append(f"| Annals after the bulk load (SSTs only) | {per_rel(bulk, 'disk_bytes', rel1)} | – |")
+    L.append(f"| Annals after `annals import --bulk` (SSTs only) | {per_rel(bulkcli, 'disk_bytes', rel1)} | – |")
     L.append(f"| Raw RocksDB ceiling | {per_rel(ceil, 'disk_bytes', rel1)} | – |")
     L.append(f"| PostgreSQL database size (tables + indexes) | {per_rel(pgl, 'db_bytes', rel1)} "
              f"| {per_rel(pgl10, 'db_bytes', rel10)} |")
@@ -219,8 +230,9 @@ def main():
     L.append("|---|---|---|")
     x = ratio(r_ing, r_ceil)
     L.append(f"| online Ingest ≥ 80% of the raw WriteBatch ceiling | {fmt_ratio(x)} | {verdict(None if x is None else x >= 0.8)} |")
-    x = ratio(r_bulk, r_pg)
-    L.append(f"| bulk load ≥ 2x PostgreSQL | {fmt_ratio(x)} | {verdict(None if x is None else x >= 2)} |")
+    x = ratio(r_cli, r_pg)
+    L.append(f"| bulk load (`annals import --bulk`) ≥ 2x PostgreSQL | {fmt_ratio(x)} (storage side alone "
+             f"{fmt_ratio(ratio(r_bulk, r_pg))}) | {verdict(None if x is None else x >= 2)} |")
     ratios_e = [ratio(num((q('annals', 'neighbors', c) or {}).get('qps')), num((q('empty', 'health', c) or {}).get('qps'))) for c in conc]
     ok = None if None in ratios_e else all(r >= 0.6 for r in ratios_e)
     L.append(f"| neighbours ≥ 60% of the empty-RPC ceiling at every concurrency | "

@@ -68,13 +68,13 @@ if [ ! -f "$ROOT/build/build.ninja" ]; then
   cmake -S "$ROOT" -B "$ROOT/build" -G Ninja >/dev/null
 fi
 log "building annalsd and the drivers"
-ninja -C "$ROOT/build" annalsd annals_bench rocksdb_ceiling bulk_load_bench >/dev/null
+ninja -C "$ROOT/build" annalsd annals annals_bench rocksdb_ceiling bulk_load_bench >/dev/null
 
 W=$(mktemp -d /tmp/annals-bench.XXXXXX)
 chmod 755 "$W"
 mkdir -p "$W/bin" "$W/pglog"
 # Private copies: a concurrent rebuild must not swap binaries under a running benchmark.
-cp "$ROOT/build/service/annalsd" "$ROOT"/build/bench/{annals_bench,rocksdb_ceiling,bulk_load_bench} "$W/bin/"
+cp "$ROOT/build/service/annalsd" "$ROOT/build/clients/cli/annals" "$ROOT"/build/bench/{annals_bench,rocksdb_ceiling,bulk_load_bench} "$W/bin/"
 BIN=$W/bin
 RES=$W/results.txt
 : > "$RES"
@@ -150,6 +150,17 @@ log "load: bulk path (BulkLoader: SstFileWriter + IngestExternalFiles, in-proces
 line=$("$BIN/bulk_load_bench" --db "$W/bulk" --data "$FILES" | result)
 record "bulk scale=1 $line disk_bytes=$(du -sb "$W/bulk" | cut -f1)"
 log "  $line"; rm -rf "$W/bulk"
+
+# The user's bulk path: the CLI reads and parses the TSV files itself (as COPY does for
+# PostgreSQL), validates, builds the sorted SST files and ingests them: wall time of the
+# whole command, process start to exit.
+log "load: annals import --bulk (the CLI: parse, validate, sorted SSTs, one ingestion)"
+t0=$(date +%s.%N)
+"$BIN/annals" --json import --bulk --db "$W/bulkcli" --format icews ${FILES//,/ } > "$W/bulkcli.json" 2>>"$W/driver.log"
+t1=$(date +%s.%N)
+line=$(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); s=float(sys.argv[3])-float(sys.argv[2]); print(f\"kind=bulkcli relations={j['rows']} written={j['written']} rejected={j['rejected']} seconds={s:.3f} rate={j['rows']/s:.0f}\")" "$W/bulkcli.json" "$t0" "$t1")
+record "bulkcli scale=1 $line disk_bytes=$(du -sb "$W/bulkcli" | cut -f1)"
+log "  $line"; rm -rf "$W/bulkcli"
 
 log "load: Annals through the streaming Ingest RPC"
 start_annalsd "$W/annals1"

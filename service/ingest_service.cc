@@ -1,6 +1,7 @@
 #include "service/ingest_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "service/ingest_stream.h"
 #include "service/record_convert.h"
 #include "service/write_path.h"
 #include "storage/status_macros.h"
@@ -20,32 +21,6 @@ bool IsRequestError(absl::StatusCode code) {
   return code == absl::StatusCode::kInvalidArgument || code == absl::StatusCode::kAlreadyExists ||
          code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition;
 }
-
-// Handles one Ingest stream: a batch is read, committed and acknowledged before the next
-// read, so a fast client is held back by the server's pace (flow control, bounded memory).
-class IngestReactor final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
- public:
-  explicit IngestReactor(storage::Store* store) : store_(store) { StartRead(&request_); }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status::OK);  // the client half-closed: all acked
-    auto ack = CommitIngestBatch(*store_, request_, batch_index_++);
-    if (!ack.ok()) return Finish(ToGrpc(ack.status()));
-    response_ = std::move(*ack);
-    StartWrite(&response_);
-  }
-  void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-    StartRead(&request_);
-  }
-  void OnDone() override { delete this; }
-
- private:
-  storage::Store* store_;
-  v1::IngestRequest request_;
-  v1::IngestResponse response_;
-  int64_t batch_index_ = 0;
-};
 
 }  // namespace
 
@@ -176,7 +151,7 @@ grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImp
     };
     return new Refuse(store.status());
   }
-  return new IngestReactor(*store);
+  return IngestStream::Start(*store);
 }
 
 }  // namespace annals::service

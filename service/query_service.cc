@@ -230,19 +230,24 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     if (!self)
       return absl::NotFoundError(absl::StrCat("entity_id: entity '", query.entity_id, "' does not exist at revision ", rev));
     ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, limit));
-    absl::flat_hash_map<std::string, v1::Entity> entities;  // each neighbour loaded once
+    // Each neighbour entity loaded once, all of them in one pass over the store.
+    absl::flat_hash_map<std::string, size_t> slot_of;
+    std::vector<std::string> others;
+    for (const auto& hit : page.hits) {
+      const std::string& other = hit.outgoing ? hit.relation.object_id() : hit.relation.subject();
+      if (!other.empty() && slot_of.emplace(other, others.size()).second) others.push_back(other);
+    }
+    ASSIGN_OR_RETURN(auto loaded, store->GetEntities(others, rev));
+    std::vector<v1::Entity> entities(loaded.size());
+    for (size_t i = 0; i < loaded.size(); ++i)
+      if (loaded[i]) entities[i] = ToApi(*loaded[i]);
     for (const auto& hit : page.hits) {
       auto* n = response->add_neighbors();
       *n->mutable_relation() = ToApi(hit.relation);
       n->set_direction(hit.outgoing ? v1::OUT : v1::IN);
       const std::string& other = hit.outgoing ? hit.relation.object_id() : hit.relation.subject();
       if (other.empty()) continue;  // a literal-valued relation has no entity at its far end
-      auto it = entities.find(other);
-      if (it == entities.end()) {
-        ASSIGN_OR_RETURN(auto entity, store->GetEntity(other, rev));
-        it = entities.emplace(other, entity ? ToApi(*entity) : v1::Entity()).first;
-      }
-      *n->mutable_neighbor() = it->second;
+      *n->mutable_neighbor() = entities[slot_of.at(other)];
     }
     response->set_revision(rev);
     response->set_truncated(page.truncated);

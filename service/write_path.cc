@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/record_convert.h"
+#include "storage/status_macros.h"
 
 namespace annals::service {
 
@@ -69,6 +70,26 @@ WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message&
   }
   out.result = std::move(*committed);
   return out;
+}
+
+absl::Status AddItemsToBulk(storage::BulkLoader& loader, const Items<v1::Entity>& entities,
+                            const Items<v1::Document>& documents, const Items<v1::Relation>& relations,
+                            FieldErrors* errors) {
+  auto valid = [&](auto validate, const auto& item, const std::string& path) {
+    const size_t before = errors->size();
+    validate(item, path, errors);
+    return errors->size() == before;
+  };
+  for (int i = 0; i < documents.size(); ++i)
+    if (valid(ValidateDocument, documents[i], absl::StrCat("documents[", i, "]")))
+      RETURN_IF_ERROR(loader.AddDocument(ToRecord(documents[i])));
+  for (int i = 0; i < entities.size(); ++i)
+    if (valid(ValidateEntity, entities[i], absl::StrCat("entities[", i, "]")))
+      RETURN_IF_ERROR(loader.AddEntity(ToRecord(entities[i])));
+  for (int i = 0; i < relations.size(); ++i)
+    if (valid(ValidateRelation, relations[i], absl::StrCat("relations[", i, "]")))
+      RETURN_IF_ERROR(loader.AddRelation(ToRecord(relations[i])).status());
+  return absl::OkStatus();
 }
 
 }  // namespace annals::service

@@ -1,5 +1,5 @@
-// The write path shared by every writer: the unary write RPCs, the Ingest stream and
-// `annalsd --load`. Shape validation, conversion to records, the request fingerprint for
+// The write path shared by every writer: the unary write RPCs, the Ingest stream,
+// `annalsd --load` and the bulk import (`annals import --bulk`). Shape validation, conversion to records, the request fingerprint for
 // idempotency, then one Store::Commit.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include "annals/v1/types.pb.h"
 #include "service/digest.h"
 #include "service/request_validation.h"
+#include "storage/bulk_load.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -35,5 +36,14 @@ struct WriteOutcome {
 WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message& request,
                          const std::string& request_id, const Items<v1::Entity>& entities,
                          const Items<v1::Document>& documents, const Items<v1::Relation>& relations);
+
+// The bulk path's counterpart of CommitItems: validates each item and adds the valid ones
+// to `loader` (storage/bulk_load.h; nothing is written before loader.Finish()). Items with
+// shape errors are skipped and reported in `errors` by path, like CommitItems reports
+// them; an error of the loader itself (a relation that already exists, ...) is returned,
+// and is sticky: the load can then only be abandoned.
+absl::Status AddItemsToBulk(storage::BulkLoader& loader, const Items<v1::Entity>& entities,
+                            const Items<v1::Document>& documents, const Items<v1::Relation>& relations,
+                            FieldErrors* errors);
 
 }  // namespace annals::service

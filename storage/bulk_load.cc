@@ -9,7 +9,11 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstring>
+#include <future>
+#include <mutex>
 #include <thread>
 #include <filesystem>
 #include <set>
@@ -26,7 +30,9 @@
 namespace annals::storage {
 namespace {
 
-// Key/value pairs of one column family, in one arena, sorted when written out.
+// Key/value pairs of one column family, sorted when written out. They live in fixed 1 MiB
+// blocks rather than one growing string: regrowing a string copied the whole buffer each
+// time it doubled (13% of a load's time in memmove, profiled).
 class KvBuffer {
  public:
   void Add(std::string_view k, std::string_view v) {
@@ -34,33 +40,37 @@ class KvBuffer {
     uint64_t p0 = 0, p1 = 0;
     for (size_t i = 0; i < 8; ++i) p0 = (p0 << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
     for (size_t i = 8; i < 16; ++i) p1 = (p1 << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
-    entries_.push_back({p0, p1, arena_.size(), static_cast<uint32_t>(k.size()), static_cast<uint32_t>(v.size())});
-    arena_.append(k);
-    arena_.append(v);
+    const size_t need = k.size() + v.size();
+    if (blocks_.empty() || used_ + need > block_size_) {
+      block_size_ = std::max(kBlockBytes, need);
+      blocks_.push_back(std::make_unique<char[]>(block_size_));
+      used_ = 0;
+      bytes_ += block_size_;
+    }
+    char* at = blocks_.back().get() + used_;
+    std::memcpy(at, k.data(), k.size());
+    std::memcpy(at + k.size(), v.data(), v.size());
+    used_ += need;
+    entries_.push_back({p0, p1, at, static_cast<uint32_t>(k.size()), static_cast<uint32_t>(v.size())});
   }
-  size_t bytes() const { return arena_.size() + entries_.size() * sizeof(Entry); }
+  size_t bytes() const { return bytes_ + entries_.capacity() * sizeof(Entry); }
   bool empty() const { return entries_.empty(); }
-  void Clear() {
-    arena_.clear();
-    arena_.shrink_to_fit();
-    entries_.clear();
-    entries_.shrink_to_fit();
-  }
   // Sorts and writes everything to `path`; INTERNAL on a duplicate key.
   absl::Status WriteSst(const std::string& path, const rocksdb::Options& options,
                         rocksdb::ColumnFamilyHandle* handle, int64_t* file_bytes) {
-    std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
+    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
       if (a.p0 != b.p0) return a.p0 < b.p0;
       if (a.p1 != b.p1) return a.p1 < b.p1;
       return Key(a) < Key(b);
     });
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, handle);
     RETURN_IF_ERROR(FromRocks(writer.Open(path)));
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (i > 0 && Key(entries_[i]) == Key(entries_[i - 1]))
-        return absl::InternalError("bulk load: the same key twice in one column family");
-      const std::string_view k = Key(entries_[i]), v = Value(entries_[i]);
-      RETURN_IF_ERROR(FromRocks(writer.Put(rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size()))));
+    for (const Entry& e : entries_) {
+      const std::string_view k = Key(e), v = Value(e);
+      // SstFileWriter refuses a key not greater than the previous one: a duplicate.
+      rocksdb::Status put = writer.Put(rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size()));
+      if (put.IsInvalidArgument()) return absl::InternalError("bulk load: the same key twice in one column family");
+      RETURN_IF_ERROR(FromRocks(put));
     }
     rocksdb::ExternalSstFileInfo info;
     RETURN_IF_ERROR(FromRocks(writer.Finish(&info)));
@@ -69,18 +79,21 @@ class KvBuffer {
   }
 
  private:
+  static constexpr size_t kBlockBytes = size_t{1} << 20;
   struct Entry {
     uint64_t p0, p1;
-    size_t offset;
+    const char* data;
     uint32_t key_size, value_size;
   };
-  std::string_view Key(const Entry& e) const { return {arena_.data() + e.offset, e.key_size}; }
-  std::string_view Value(const Entry& e) const {
-    return {arena_.data() + e.offset + e.key_size, e.value_size};
-  }
-  std::string arena_;
+  static std::string_view Key(const Entry& e) { return {e.data, e.key_size}; }
+  static std::string_view Value(const Entry& e) { return {e.data + e.key_size, e.value_size}; }
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t block_size_ = 0, used_ = 0, bytes_ = 0;
   std::vector<Entry> entries_;
 };
+
+// The buffers of every column family, filled together and written out together.
+using FamilyBuffers = std::array<KvBuffer, static_cast<size_t>(Cf::kCount)>;
 
 }  // namespace
 
@@ -102,6 +115,7 @@ class BulkLoader::Impl {
     change_.set_recorded_at_micros(now_);
   }
   ~Impl() {
+    AwaitSpill().IgnoreError();  // its files are in dir_
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -254,7 +268,7 @@ class BulkLoader::Impl {
     return s;
   }
   void Put(Cf family, std::string_view k, std::string_view v) {
-    buffers_[static_cast<int>(family)].Add(k, v);
+    (*buffers_)[static_cast<int>(family)].Add(k, v);
   }
   void Record(ChangeEntry::Kind kind, const std::string& id, int64_t previous) {
     auto* entry = change_.add_changes();
@@ -272,15 +286,30 @@ class BulkLoader::Impl {
       if (!taken) return id;
     }
   }
+  // Once the buffers hold `spill_bytes`, they are written out on a background thread while
+  // the caller goes on adding (the sort and the SST writing used to wait for Finish, on a
+  // machine whose second core sat idle meanwhile). At most one spill runs; a second waits
+  // for it, so memory stays under about twice `spill_bytes`.
   absl::Status MaybeSpill() {
     size_t total = 0;
-    for (const auto& b : buffers_) total += b.bytes();
-    if (total < options_.max_buffer_bytes) return absl::OkStatus();
-    return Sticky(Spill());
+    for (const auto& b : *buffers_) total += b.bytes();
+    if (total < options_.spill_bytes) return absl::OkStatus();
+    RETURN_IF_ERROR(Sticky(AwaitSpill()));
+    auto full = std::move(buffers_);
+    buffers_ = std::make_unique<FamilyBuffers>();
+    const int seq = spill_seq_++;
+    spilling_ = std::async(std::launch::async, [this, seq, full = std::move(full)]() mutable {
+      return WriteFamilies(*full, seq, 1);
+    });
+    return absl::OkStatus();
   }
-  // Writes every non-empty buffer out as one SST file of its family, on two threads
-  // (sorting and compressing dominate; the families are independent).
-  absl::Status Spill() {
+  absl::Status AwaitSpill() {
+    if (!spilling_.valid()) return absl::OkStatus();
+    return spilling_.get();
+  }
+  // Writes every non-empty buffer of `buffers` as one SST file of its family, on `threads`
+  // threads (the families are independent), and records the files.
+  absl::Status WriteFamilies(FamilyBuffers& buffers, int seq, int threads) {
     constexpr int kFamilies = static_cast<int>(Cf::kCount);
     std::vector<absl::Status> statuses(kFamilies);
     std::vector<int64_t> bytes(kFamilies, 0);
@@ -288,17 +317,19 @@ class BulkLoader::Impl {
     std::atomic<int> next{0};
     auto work = [&] {
       for (int c; (c = next.fetch_add(1)) < kFamilies;) {
-        KvBuffer& buffer = buffers_[c];
+        KvBuffer& buffer = buffers[c];
         if (buffer.empty()) continue;
         rocksdb::ColumnFamilyHandle* handle = store_.cf(static_cast<Cf>(c));
-        paths[c] = absl::StrCat(dir_, "/", CfName(static_cast<Cf>(c)), "-", files_[c].size(), ".sst");
+        paths[c] = absl::StrCat(dir_, "/", CfName(static_cast<Cf>(c)), "-", seq, ".sst");
         statuses[c] = buffer.WriteSst(paths[c], store_.db_->GetOptions(handle), handle, &bytes[c]);
-        buffer.Clear();
+        buffer = KvBuffer();
       }
     };
-    std::thread helper(work);
+    std::thread helper;
+    if (threads > 1) helper = std::thread(work);
     work();
-    helper.join();
+    if (helper.joinable()) helper.join();
+    std::lock_guard<std::mutex> lock(files_mu_);
     for (int c = 0; c < kFamilies; ++c) {
       RETURN_IF_ERROR(statuses[c]);
       if (paths[c].empty()) continue;
@@ -307,6 +338,11 @@ class BulkLoader::Impl {
       stats_.sst_bytes += bytes[c];
     }
     return absl::OkStatus();
+  }
+  // The last spill, at Finish: waits for a background one, then writes the rest on two threads.
+  absl::Status Spill() {
+    RETURN_IF_ERROR(AwaitSpill());
+    return WriteFamilies(*buffers_, spill_seq_++, 2);
   }
 
   Store& store_;
@@ -318,7 +354,10 @@ class BulkLoader::Impl {
   const std::string open_ = U64Value(kOpen);
   ChangeRecord change_;
   BulkLoadStats stats_;
-  KvBuffer buffers_[static_cast<int>(Cf::kCount)];
+  std::unique_ptr<FamilyBuffers> buffers_ = std::make_unique<FamilyBuffers>();
+  std::future<absl::Status> spilling_;  // the background spill, when one runs
+  int spill_seq_ = 0;
+  std::mutex files_mu_;  // files_ and the file figures of stats_, written by spills
   std::vector<std::string> files_[static_cast<int>(Cf::kCount)];
   absl::flat_hash_set<std::string> entities_, documents_, relations_;
   absl::flat_hash_set<std::string> referenced_entities_, referenced_documents_;

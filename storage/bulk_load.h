@@ -32,9 +32,10 @@
 //    bulk-R-tmp directory (removed by the next BulkLoader at that revision, or by hand).
 //  * The ingested files are synced by RocksDB before the MANIFEST edit: a finished load
 //    survives a machine crash, like a commit with --sync.
-//  * Memory: keys are buffered per family up to `max_buffer_bytes` in total, then written
-//    out as one SST file per family; a large load makes several, possibly overlapping,
-//    files per family (RocksDB places them and compacts them later).
+//  * Memory: keys are buffered per family up to `spill_bytes` in total, then written out
+//    as one SST file per family on a background thread while the load goes on; a large
+//    load makes several, possibly overlapping, files per family (RocksDB places them and
+//    compacts them later).
 #pragma once
 
 #include <memory>
@@ -46,7 +47,9 @@
 namespace annals::storage {
 
 struct BulkLoadOptions {
-  size_t max_buffer_bytes = size_t{512} << 20;
+  // Buffered keys and values (all families) that trigger writing them out as SST files on
+  // a background thread, while adding goes on. Memory peaks near twice this.
+  size_t spill_bytes = size_t{64} << 20;
 };
 
 struct BulkLoadStats {

@@ -2,12 +2,39 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 
 #include "storage/key_codec.h"
 
 namespace annals::storage {
+namespace {
+
+// The record id of a version key `id 00 | ~rev(8)`: everything but the last 8 bytes.
+// Bloom filters built on it let "the version of X current at R" (a Seek, not a Get) skip
+// every table file that holds no version of X. That is most of them for the committer's
+// read-before-write of a new relation, and for a reader it is the tables X is absent from.
+class VersionPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "annals.VersionPrefix.1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() >= 9; }
+};
+
+bool IsVersionFamily(Cf family) {
+  return family == Cf::kEntities || family == Cf::kDocuments || family == Cf::kRelations;
+}
+
+}  // namespace
+
+rocksdb::ReadOptions TotalOrderRead() {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  return ro;
+}
 
 RocksSetup RocksSetupFor(const StoreOptions& options) {
   RocksSetup setup;
@@ -28,8 +55,16 @@ RocksSetup RocksSetupFor(const StoreOptions& options) {
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kLZ4Compression;
-  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i)
-    setup.families.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+  // The version families also filter on the record id (VersionPrefix). Their iterators
+  // must then say how they seek: LoadVersion stays inside one id (prefix_same_as_start);
+  // anything that walks across ids reads with TotalOrderRead().
+  rocksdb::ColumnFamilyOptions version_options = cf_options;
+  version_options.prefix_extractor = std::make_shared<VersionPrefix>();
+  version_options.memtable_prefix_bloom_size_ratio = 0.05;
+  for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
+    const Cf family = static_cast<Cf>(i);
+    setup.families.emplace_back(CfName(family), IsVersionFamily(family) ? version_options : cf_options);
+  }
   return setup;
 }
 

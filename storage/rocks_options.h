@@ -19,4 +19,9 @@ struct RocksSetup {
 
 RocksSetup RocksSetupFor(const StoreOptions& options);
 
+// Read options for an iterator over a version family (entities, documents, relations)
+// that crosses record ids: those families have a prefix extractor, and without
+// total_order_seek RocksDB would only promise correct results inside one id.
+rocksdb::ReadOptions TotalOrderRead();
+
 }  // namespace annals::storage

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -163,6 +164,9 @@ class Store {
   absl::StatusOr<std::optional<EntityRecord>> GetEntity(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<DocumentRecord>> GetDocument(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<RelationRecord>> GetRelation(std::string_view id, int64_t rev);
+  // GetEntity for many ids at once (one iterator), in the order given.
+  absl::StatusOr<std::vector<std::optional<EntityRecord>>> GetEntities(const std::vector<std::string>& ids,
+                                                                       int64_t rev);
 
   // Relations visible at `rev` matching `filter`, in index order, after `cursor`.
   absl::StatusOr<RelationPage> ListRelations(const RelationFilter& filter, int64_t rev,
@@ -225,9 +229,15 @@ class Store {
   // Loads the newest version of `id` at or before `rev` into `out`; false when none.
   absl::StatusOr<bool> LoadVersion(Cf family, std::string_view id, int64_t rev,
                                    google::protobuf::Message* out);
+  // LoadVersion on an iterator the caller owns (reused across ids).
+  absl::StatusOr<bool> SeekVersion(rocksdb::Iterator* it, Cf family, std::string_view id, int64_t rev,
+                                   google::protobuf::Message* out);
   // Loads the version written at exactly `rev`.
   absl::StatusOr<bool> LoadExact(Cf family, std::string_view id, int64_t rev,
                                  google::protobuf::Message* out);
+  // LoadExact of many versions in one MultiGet; each must exist (DATA_LOSS otherwise).
+  absl::Status LoadExactMany(Cf family, const std::vector<key::IndexTail>& versions,
+                             const std::vector<google::protobuf::Message*>& out);
   // Walks one index family from `from` (inclusive) to `until` (exclusive), calling
   // `visit(key, tail, value)` for the entries visible at `rev` until it returns false.
   template <typename Visit>
@@ -242,6 +252,9 @@ class Store {
   std::function<void(int64_t)> commit_listener_;  // guarded by commit_mu_
   int64_t pruned_through_ = 0;  // change-log records <= this are deleted; guarded by commit_mu_
   int64_t next_relation_ = 1;        // guarded by commit_mu_
+  // Entities and documents the committer has seen committed. Neither is ever deleted, so
+  // a hit needs no read; a miss reads the store. Cleared when it reaches kKnownIdsCap.
+  absl::flat_hash_set<std::string> known_entities_, known_documents_;  // guarded by commit_mu_
   int64_t last_recorded_micros_ = 0;  // guarded by commit_mu_
 };
 

@@ -2,6 +2,7 @@
 #include <rocksdb/db.h>
 
 #include "absl/strings/str_cat.h"
+#include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
 #include "storage/status_macros.h"
 #include "storage/store.h"
@@ -38,7 +39,7 @@ absl::StatusOr<HistoryPage<Record>> Store::History(std::string_view id, int64_t 
   // Version keys sort newest first (~rev), so oldest-first is a backward walk from the
   // version just after `after`.
   const std::string prefix = key::VersionPrefix(id);
-  rocksdb::ReadOptions ro;
+  rocksdb::ReadOptions ro = TotalOrderRead();  // SeekForPrev may start at the next id
   const std::string lower = prefix;
   rocksdb::Slice lower_bound(lower);
   ro.iterate_lower_bound = &lower_bound;

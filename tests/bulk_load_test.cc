@@ -148,7 +148,7 @@ TEST_F(BulkLoadTest, WritesWhatCommitWritesAsOneRevision) {
   BulkLoadStats stats;
   {
     BulkLoadOptions options;
-    options.max_buffer_bytes = 16 << 10;  // several SST files per family, overlapping
+    options.spill_bytes = 16 << 10;  // several SST files per family, overlapping
     BulkLoader loader(*bulk, options);
     EXPECT_EQ(loader.revision(), before + 1);
     for (const auto& d : data.documents) ASSERT_TRUE(loader.AddDocument(d).ok());

@@ -2,6 +2,8 @@
 // temporary directory, and the generated stubs.
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "tests/support/dates.h"
 #include <grpcpp/grpcpp.h>
 
@@ -481,6 +483,53 @@ TEST_F(ServiceTest, IngestAcksEachBatchInOrderAndABadBatchCommitsNothing) {
   ASSERT_TRUE(query_->ListRelations(Ctx().get(), list, &resp).ok());
   ASSERT_EQ(resp.relations_size(), 1) << "only good2's relation points at pakistan";
   EXPECT_EQ(resp.relations(0).subject(), "karzai");
+}
+
+// The stream reads ahead while a batch commits (service/ingest_stream.h): a client that
+// writes every batch before reading any ack still gets one ack per batch, in order, each
+// batch its own revision, and a bad batch in the middle changes nothing around it.
+TEST_F(ServiceTest, IngestWrittenAheadIsCommittedAndAckedInStreamOrder) {
+  AddBasics();
+  const int64_t before = Latest();
+  grpc::ClientContext ctx;
+  auto stream = ingest_->Ingest(&ctx);
+  constexpr int kBatches = 20, kBad = 7;
+  for (int b = 0; b < kBatches; ++b) {
+    v1::IngestRequest batch;
+    for (int i = 0; i < 50; ++i) {
+      v1::Relation r = Relation("zardari", "met", "russia");
+      r.set_id(absl::StrCat("ahead-", b, "-", i));
+      if (b == kBad && i == 25) r.set_subject("nobody");  // the whole batch is rejected
+      *batch.add_relations() = r;
+    }
+    ASSERT_TRUE(stream->Write(batch));
+  }
+  stream->WritesDone();
+  int64_t expected_revision = before;
+  for (int b = 0; b < kBatches; ++b) {
+    v1::IngestResponse ack;
+    ASSERT_TRUE(stream->Read(&ack)) << "no ack for batch " << b;
+    EXPECT_EQ(ack.batch_index(), b);
+    if (b == kBad) {
+      EXPECT_EQ(ack.revision(), 0);
+      ASSERT_EQ(ack.errors_size(), 1);
+      EXPECT_EQ(ack.errors(0).field(), "relations[25].subject");
+      continue;
+    }
+    EXPECT_EQ(ack.revision(), ++expected_revision) << "batch " << b;
+    EXPECT_EQ(ack.relations_written(), 50);
+  }
+  v1::IngestResponse extra;
+  EXPECT_FALSE(stream->Read(&extra)) << "one ack per batch, no more";
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(Latest(), before + kBatches - 1);
+  v1::GetRelationRequest get;
+  v1::Relation got;
+  get.set_id(absl::StrCat("ahead-", kBad, "-0"));
+  EXPECT_EQ(query_->GetRelation(Ctx().get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  get.set_id(absl::StrCat("ahead-", kBatches - 1, "-49"));
+  ASSERT_TRUE(query_->GetRelation(Ctx().get(), get, &got).ok());
+  EXPECT_EQ(got.revision(), before + kBatches - 1);
 }
 
 TEST_F(ServiceTest, LoadReportsBadLinesWithFileAndLineAndCommitsNothingOfThatFile) {

@@ -136,6 +136,32 @@ TEST_F(StoreTest, AsOfRevisionReadsSeeEachVersion) {
   EXPECT_EQ(*store_->ResolveRevision(0), 2);
 }
 
+// GetEntities seeks many ids on one iterator filtered by record id (VersionPrefix): an id
+// that is a prefix of another, or sorts just before it, must not pick up its neighbour.
+TEST_F(StoreTest, GetEntitiesAnswersEachIdAsGetEntityDoesAtEveryRevision) {
+  AddBasics();  // revision 1: pakistan, russia, ...
+  WriteSet w;
+  w.entities = {Entity("pak", "Pak"), Entity("pakistan", "Islamic Republic of Pakistan")};
+  MustCommit(w);  // revision 2
+  const std::vector<std::string> ids = {"pakistan", "pa", "pak", "russia", "pakistan", "pakistan-x", "zz"};
+  for (int64_t rev : {1, 2}) {
+    auto many = store_->GetEntities(ids, rev);
+    ASSERT_TRUE(many.ok()) << many.status();
+    ASSERT_EQ(many->size(), ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto one = store_->GetEntity(ids[i], rev);
+      ASSERT_TRUE(one.ok());
+      ASSERT_EQ((*many)[i].has_value(), one->has_value()) << ids[i] << " at " << rev;
+      if (one->has_value()) EXPECT_EQ((*many)[i]->label(), (*one)->label()) << ids[i] << " at " << rev;
+    }
+  }
+  // Worked by hand: "pak" exists from revision 2 only; "pakistan" was renamed at 2.
+  EXPECT_FALSE((*store_->GetEntities({"pak"}, 1))[0].has_value());
+  EXPECT_EQ((*store_->GetEntities({"pakistan"}, 1))[0]->label(), "Pakistan");
+  EXPECT_EQ((*store_->GetEntities({"pakistan"}, 2))[0]->label(), "Islamic Republic of Pakistan");
+  EXPECT_FALSE((*store_->GetEntities({"pa"}, 2))[0].has_value());
+}
+
 TEST_F(StoreTest, ANewVersionOfARelationReplacesItFromItsRevisionOn) {
   AddBasics();
   RelationRecord visit = Relation("putin-visit", "zardari", "visited", "pakistan", D(2012, 9), D(2012, 9));

@@ -155,7 +155,20 @@ int main(int argc, char** argv) {
   import->add_option("--format", im.format, "jsonl, icews (subject, predicate, object, YYYY-MM-DD) or yago (with '#' digits)")
       ->capture_default_str();
   import->add_option("--batch-size", im.batch_size, "items per commit")->capture_default_str();
-  import->callback([&] { conn.Connect(); code = Import(conn, im); });
+  bool bulk = false;
+  import->add_flag("--bulk", bulk,
+                   "write sorted table files straight into the database of a stopped server (--db), as one "
+                   "revision: all or nothing; see docs/bulk-import.md");
+  import->add_option("--db", im.db, "with --bulk: the database directory (annalsd --db)")
+      ->envname("ANNALS_DB")->capture_default_str();
+  import->callback([&] {
+    if (bulk) {
+      code = ImportBulk(im, conn.json);
+      return;
+    }
+    conn.Connect();
+    code = Import(conn, im);
+  });
   std::string export_path = "-";
   int64_t export_as_of = 0;
   auto* export_cmd = app.add_subcommand("export", "write the graph as JSON Lines that import reads back");

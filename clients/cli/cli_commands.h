@@ -78,6 +78,7 @@ struct ImportOptions {
   std::vector<std::string> files;
   std::string format = "jsonl";
   int batch_size = 1000;
+  std::string db = "./var/annals";  // --bulk only: the database directory
 };
 
 // --from/--to/--at/--certainly into a Window; false (after a message) on bad input.
@@ -111,6 +112,8 @@ int Search(Connection& c, const std::string& query, const std::string& kind, int
            const std::string& page_token);
 int Neighbors(Connection& c, const NeighborsOptions& o);
 int Import(Connection& c, const ImportOptions& o);
+// `annals import --bulk --db DIR`: straight into a stopped server's database as one revision.
+int ImportBulk(const ImportOptions& o, bool json);
 int Export(Connection& c, const std::string& path, int64_t as_of);
 int Diff(Connection& c, const DiffOptions& o);
 int Watch(Connection& c, const DiffOptions& o, const std::string& resume_token);

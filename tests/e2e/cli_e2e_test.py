@@ -881,6 +881,104 @@ class SeedDatabaseTest(CliTestCase):
         self.assertGreater(kinds.count("relation"), 300)
 
 
+class BulkImportTest(unittest.TestCase):
+    """`annals import --bulk --db DIR`: written straight into a stopped server's database as
+    one revision, all or nothing (docs/bulk-import.md). Expectations worked out by hand from
+    the files the test writes."""
+
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="annals-bulk-")
+        self.workdir = Path(self.tmp.name)
+        self.db = self.workdir / "db"
+        self.server = None
+
+    def tearDown(self):
+        try:
+            if self.server is not None:
+                problems = self.server.stop()
+                self.assertFalse(problems, "\n".join(problems))
+        finally:
+            self.tmp.cleanup()
+
+    def cli(self, *args, addr=None):
+        cmd = [ANNALS] + (["--addr", addr, "--timeout", "10"] if addr else []) + [str(a) for a in args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=CALL_TIMEOUT, env=clean_env(),
+                              stdin=subprocess.DEVNULL)
+
+    def write(self, name, records, extra_lines=()):
+        path = self.workdir / name
+        lines = [json.dumps(r) for r in records] + list(extra_lines)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    @staticmethod
+    def graph(prefix, relations):
+        records = [{"document": {"id": f"{prefix}.doc", "title": "Bulk test"}}]
+        records += [{"entity": {"id": f"{prefix}.e{i}", "label": f"Bulk Thing {i}"}} for i in range(4)]
+        records += [{"relation": {"id": f"rel.{prefix}.{i}", "subject": f"{prefix}.e0", "predicate": "bulk_link",
+                                  "objectId": f"{prefix}.e{1 + i % 3}", "valid": {"start": {"year": 1990 + i}},
+                                  "sources": [{"documentId": f"{prefix}.doc", "begin": i, "end": i + 1}]}}
+                    for i in range(relations)]
+        return records
+
+    def revision_of_stopped_db(self):
+        """The revision `annals verify` reports (it also checks indexes against records)."""
+        r = self.cli("--json", "verify", "--db", self.db)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return int(json.loads(r.stdout).get("revision", 0))
+
+    def test_bulk_import_is_one_revision_reports_bad_lines_and_refuses_what_it_cannot_do_whole(self):
+        good = self.write("bulk.jsonl", self.graph("blk", 12), extra_lines=['{"relation": {"subject": '])
+        r = self.cli("import", "--bulk", "--db", self.db, good)
+        self.assertEqual(r.returncode, 1, "one malformed line: exit 1, the rest imported\n" + r.stdout + r.stderr)
+        self.assertIn(f"{good}:18:", r.stderr, "the malformed line is named by number")
+        m = SUMMARY_RE.search(r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        # 1 document + 4 entities + 12 relations written, the 18th line rejected, one revision.
+        self.assertEqual((int(m.group(1)), int(m.group(3)), int(m.group(5)), int(m.group(7))), (18, 17, 1, 1))
+        self.assertIn("bulk: one revision", r.stdout)
+        self.assertEqual(self.revision_of_stopped_db(), 1)
+
+        # The same relations again: refused whole, nothing written.
+        again = self.cli("import", "--bulk", "--db", self.db, good)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("nothing was written", again.stderr)
+        self.assertIn("already exists", again.stderr)
+        # A relation naming an entity that exists nowhere: refused whole, even its good neighbours.
+        dangling = self.write("dangling.jsonl", [
+            {"entity": {"id": "blk.new", "label": "New"}},
+            {"relation": {"id": "rel.blk.ok", "subject": "blk.new", "predicate": "bulk_link", "objectId": "blk.e1"}},
+            {"relation": {"id": "rel.blk.dangling", "subject": "blk.new", "predicate": "bulk_link",
+                          "objectId": "blk.nowhere"}}])
+        r = self.cli("import", "--bulk", "--db", self.db, dangling)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("blk.nowhere", r.stderr)
+        self.assertIn("nothing was written", r.stderr)
+        self.assertEqual(self.revision_of_stopped_db(), 1, "refused imports take no revision")
+
+        # A server on the database sees exactly the first import, indexes included.
+        self.server = Server(self.workdir, self.db).start()
+        self.assertEqual(self.server.start_revision, 1)
+        listed = self.cli("--json", "relation", "list", "--all", "--subject", "blk.e0", "--predicate", "bulk_link",
+                          addr=self.server.addr)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertEqual({x["id"] for x in json.loads(listed.stdout)["relations"]}, {f"rel.blk.{i}" for i in range(12)})
+        by_doc = self.cli("--json", "relation", "list", "--all", "--document", "blk.doc", addr=self.server.addr)
+        self.assertEqual(len(json.loads(by_doc.stdout)["relations"]), 12)
+        found = self.cli("--json", "search", "bulk thing", addr=self.server.addr)
+        self.assertEqual(len(json.loads(found.stdout)["entities"]), 4, "the name index was built too")
+        self.assertEqual(self.cli("entity", "get", "blk.new", addr=self.server.addr).returncode, 1,
+                         "nothing of the refused import is there")
+
+        # While annalsd holds the database, a bulk import stops at once and writes nothing.
+        more = self.write("more.jsonl", self.graph("blk2", 2))
+        r = self.cli("import", "--bulk", "--db", self.db, more)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("stop the annalsd", r.stderr)
+
+
 def main():
     global ANNALSD, ANNALS, SEED
     parser = argparse.ArgumentParser(add_help=False)
