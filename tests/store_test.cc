@@ -152,7 +152,9 @@ TEST_F(StoreTest, GetEntitiesAnswersEachIdAsGetEntityDoesAtEveryRevision) {
       auto one = store_->GetEntity(ids[i], rev);
       ASSERT_TRUE(one.ok());
       ASSERT_EQ((*many)[i].has_value(), one->has_value()) << ids[i] << " at " << rev;
-      if (one->has_value()) EXPECT_EQ((*many)[i]->label(), (*one)->label()) << ids[i] << " at " << rev;
+      if (one->has_value()) {
+        EXPECT_EQ((*many)[i]->label(), (*one)->label()) << ids[i] << " at " << rev;
+      }
     }
   }
   // Worked by hand: "pak" exists from revision 2 only; "pakistan" was renamed at 2.

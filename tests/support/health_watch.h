@@ -27,7 +27,9 @@ inline void ExpectNotServingWhenStopped(const std::shared_ptr<grpc::Channel>& ch
   std::thread stopper(stop);
   const bool read = watch->Read(&resp);
   EXPECT_TRUE(read);
-  if (read) EXPECT_EQ(resp.status(), HealthCheckResponse::NOT_SERVING);
+  if (read) {
+    EXPECT_EQ(resp.status(), HealthCheckResponse::NOT_SERVING);
+  }
   ctx.TryCancel();
   while (watch->Read(&resp)) {
   }
