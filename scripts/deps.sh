@@ -13,6 +13,7 @@ PACKAGES=(
   nodejs
   prometheus-cpp-dev python3-yaml
   libssl-dev openssl
+  libjemalloc-dev
 )
 # The fuzz build (tests/fuzz/, -DANNALS_FUZZ=ON) needs clang and its libFuzzer runtime;
 # ANNALS_FUZZ=1 scripts/deps.sh adds them (fuzz_smoke is skipped without them).
