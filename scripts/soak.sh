@@ -2,6 +2,7 @@
 # Soak: a bounded mixed load on loopback against the built annalsd, for 5 minutes by default.
 #
 #   scripts/soak.sh [--seconds N] [--ingest-rate ITEMS_PER_S] [--report FILE.md]
+#   scripts/soak.sh --ingest-rate 0 --preload 200000   # reads only, at a fixed size
 #
 # One annalsd on a fresh database (seed data loaded), and at once:
 #   - an Ingest stream of new entities and relations at --ingest-rate items/s (default 1000),
@@ -13,6 +14,12 @@
 # annalsd's RSS; at the end the throughput per kind, error counts, latency percentiles, a
 # clean SIGTERM stop and `annals verify` of the database. --report writes the figures as
 # Markdown (bench/results/YYYY-MM-DD-soak.md). Exit 1 on any error or failed check.
+#
+# With --ingest-rate 0 nothing is written during the run (no Ingest stream, no unary
+# writer): the database keeps the size --preload gave it (relations ingested before the
+# clock starts), so annalsd's memory must level off. The check: RSS at the end may exceed
+# RSS at half time by at most --max-rss-growth-pct (default 10 when reads only); more is a
+# failure, as a leak would be.
 #
 # Uses ./build (BUILD_DIR=... for another tree); Debian's python3-grpcio drives the load.
 set -euo pipefail
@@ -36,7 +43,13 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--seconds", type=float, default=300)
 ap.add_argument("--ingest-rate", type=float, default=1000, help="items per second through Ingest")
 ap.add_argument("--report", default="")
+ap.add_argument("--preload", type=int, default=0, help="relations ingested before the clock starts")
+ap.add_argument("--max-rss-growth-pct", type=float, default=None,
+                help="fail when RSS grows more than this from half time to the end (default 10 with --ingest-rate 0)")
 args = ap.parse_args()
+read_only = args.ingest_rate <= 0
+if args.max_rss_growth_pct is None and read_only:
+    args.max_rss_growth_pct = 10.0
 
 ANNALSD, ANNALS, SEED = os.environ["SOAK_ANNALSD"], os.environ["SOAK_ANNALS"], os.environ["SOAK_SEED"]
 PREDICATES = ["met", "visited", "signed", "supports", "trades_with", "criticised"]
@@ -214,10 +227,12 @@ def reader(seed):
             def recent():
                 latest = watched["revision"]
                 n = 0
-                for _ in diff.DiffRevisions(diff_pb2.DiffRevisionsRequest(from_revision=max(0, latest - 20)), timeout=10):
+                # Preloaded revisions hold 1,000 relations each: two of them, not twenty.
+                span = 2 if args.preload else 20
+                for _ in diff.DiffRevisions(diff_pb2.DiffRevisionsRequest(from_revision=max(0, latest - span)), timeout=10):
                     n += 1
                 return n
-            timed("DiffRevisions(20 revs)", recent)
+            timed("DiffRevisions(recent)", recent)
 
 
 def watcher():
@@ -254,7 +269,42 @@ def latest_revision():
         return -1
 
 
-threads = [threading.Thread(target=f, daemon=True) for f in (ingester, writer, watcher)]
+def preload(n):
+    """n relations (and n/5 entities) through Ingest before the clock, in batches of 1,000."""
+    rng = random.Random(5)
+    made = 0
+
+    def batches():
+        nonlocal made
+        while made < n:
+            b = ingest_pb2.IngestRequest()
+            base = len(entities)
+            ids = [f"p{base + i}" for i in range(200)]
+            for i in ids:
+                b.entities.append(types_pb2.Entity(id=i, label=f"Preloaded {i} {rng.choice(PREDICATES)}", kind="thing"))
+            pool = entities + ids
+            for _ in range(min(1000, n - made)):
+                made += 1
+                r = types_pb2.Relation(id=f"pr{made}", subject=rng.choice(pool), predicate=rng.choice(PREDICATES),
+                                       object_id=rng.choice(pool))
+                r.valid.start.year = rng.randint(1990, 2024)
+                b.relations.append(r)
+                relations.append(r.id)
+            entities.extend(ids)
+            yield b
+
+    for ack in ingest.Ingest(batches()):
+        if len(ack.errors):
+            sys.exit(f"soak: preload batch rejected: {ack.errors[0]}")
+    print(f"soak: preloaded {made} relations, {len(entities)} entities", flush=True)
+
+
+if args.preload > 0:
+    preload(args.preload)
+    watched["revision"] = latest_revision()
+
+writers = () if read_only else (ingester, writer)
+threads = [threading.Thread(target=f, daemon=True) for f in writers + (watcher,)]
 threads += [threading.Thread(target=reader, args=(s,), daemon=True) for s in (3, 4)]
 start = time.monotonic()
 for t in threads:
@@ -314,7 +364,15 @@ for kind in sorted(set(ops) | set(errors)):
     n = ops.get(kind, 0)
     rows.append((kind, n, n / elapsed, errors.get(kind, 0), pct(lat.get(kind, []), 50), pct(lat.get(kind, []), 99)))
 total_errors = sum(errors.values())
-failed = total_errors > 0 or code != 0 or verify.returncode != 0 or final_lag > 0
+# Memory from half time to the end: with a fixed database it must level off.
+half = [x for x in samples if x[0] >= elapsed / 2]
+rss_half, rss_end = (half[0][6], samples[-1][6]) if half else (0.0, 0.0)
+rss_growth_pct = 100.0 * (rss_end - rss_half) / rss_half if rss_half > 0 else 0.0
+rss_ok = args.max_rss_growth_pct is None or rss_growth_pct <= args.max_rss_growth_pct
+rss_line = (f"RSS from half time to the end: {rss_half:.0f} -> {rss_end:.0f} MB ({rss_growth_pct:+.1f}%"
+            + (f"; limit +{args.max_rss_growth_pct:.0f}%: {'levelled off' if rss_ok else 'STILL GROWING'})"
+               if args.max_rss_growth_pct is not None else ")"))
+failed = total_errors > 0 or code != 0 or verify.returncode != 0 or final_lag > 0 or not rss_ok
 
 lines = []
 lines.append(f"| kind | calls | calls/s | errors | p50 ms | p99 ms |")
@@ -332,20 +390,30 @@ print()
 print(f"soak: {elapsed:.0f} s, {sum(ops.values())} calls, {total_errors} errors, revision {final_rev}, "
       f"{watched['changes']} changes watched (lag at the end {final_lag}), RSS {samples[0][6] if samples else 0:.0f} -> "
       f"{samples[-1][6] if samples else 0:.0f} MB, SIGTERM exit {code}")
+print(f"soak: {rss_line}")
 print(f"soak: {verify.stdout.strip() or verify.stderr.strip()}")
 if args.report:
     with open(args.report, "w") as f:
         f.write(f"# Soak run, {time.strftime('%Y-%m-%d')}\n\n")
-        f.write(f"`scripts/soak.sh --seconds {args.seconds:.0f} --ingest-rate {args.ingest_rate:.0f}` on "
+        preload_flag = f" --preload {args.preload}" if args.preload else ""
+        f.write(f"`scripts/soak.sh --seconds {args.seconds:.0f} --ingest-rate {args.ingest_rate:.0f}{preload_flag}` on "
                 f"{os.cpu_count()} cores ({os.uname().sysname} {os.uname().release}); annalsd (RelWithDebInfo) on loopback, "
-                f"fresh database with the seed data, default flags (no --sync).\n\n")
-        f.write("Load, all at once: one Ingest stream (batches of 25 entities + 25 relations, paced), a unary writer "
-                "(new versions and retractions of existing relations), two readers (ListRelations by subject and by "
-                "predicate with windows, Neighbors, SearchEntities, GetRelation, Traverse depth 2, DiffRevisions of "
-                "the last 20 revisions) as fast as they go, and one live Watch.\n\n")
+                f"fresh database with the seed data{f' plus {args.preload} preloaded relations' if args.preload else ''}, "
+                "default flags (no --sync).\n\n")
+        if read_only:
+            f.write("Load, all at once: nothing written during the run (the database keeps its size), two readers "
+                    "(ListRelations by subject and by predicate with windows, Neighbors, SearchEntities, GetRelation, "
+                    f"Traverse depth 2, DiffRevisions of the last {2 if args.preload else 20} revisions) as fast as they "
+                    "go, and one live Watch.\n\n")
+        else:
+            f.write("Load, all at once: one Ingest stream (batches of 25 entities + 25 relations, paced), a unary writer "
+                    "(new versions and retractions of existing relations), two readers (ListRelations by subject and by "
+                    "predicate with windows, Neighbors, SearchEntities, GetRelation, Traverse depth 2, DiffRevisions of "
+                    "the last 20 revisions) as fast as they go, and one live Watch.\n\n")
         f.write(f"## Result\n\n{elapsed:.0f} s, {sum(ops.values())} calls, **{total_errors} errors**, final revision "
                 f"{final_rev}, {watched['changes']} changes delivered to the watch (lag at the end: {final_lag} "
-                f"revisions), SIGTERM exit {code}, `annals verify`: `{(verify.stdout.strip() or verify.stderr.strip()).splitlines()[0]}`.\n\n")
+                f"revisions), SIGTERM exit {code}, `annals verify`: `{(verify.stdout.strip() or verify.stderr.strip()).splitlines()[0]}`.\n\n"
+                f"{rss_line}.\n\n")
         f.write(table + "\n\n## Over time\n\n" + "\n".join(over_time) + "\n")
     print(f"soak: report written to {args.report}")
 shutil.rmtree(work, ignore_errors=True) if not failed else print(f"soak: work dir kept: {work}")
