@@ -108,6 +108,17 @@ fi
 chmod 644 "$W"/data*.tsv
 ROWS=$(wc -l < "$W/data1.tsv")
 log "data: $DATASET, $ROWS relations; work directory $W"
+# Before each load and each query phase: write back dirty pages (the previous contender's
+# files and deletions) and let the load average settle (RocksDB compactions after a load,
+# PostgreSQL's checkpointer), so no measurement pays for the work before it.
+settle() {
+  sync
+  for _ in $(seq 1 60); do
+    awk '{ exit !($1 < 0.5) }' /proc/loadavg && return 0
+    sleep 1
+  done
+}
+settle
 record "meta dataset=$DATASET rows=$ROWS seconds=$SECS warmup=$WARM scale=$SCALE quick=$QUICK date=$(date +%F) cores=$(nproc) kernel=$(uname -r) load=$(cut -d' ' -f1 /proc/loadavg)"
 
 # --- Annals server helpers ----------------------------------------------------------------
@@ -141,11 +152,13 @@ annals_query() {  # TAG WORKLOAD CONCURRENCY
 }
 
 # --- 1. loads: raw RocksDB ceiling, bulk path, online Ingest ------------------------------
+settle
 log "load: raw RocksDB WriteBatch ceiling"
 line=$("$BIN/rocksdb_ceiling" --db "$W/ceiling" --data "$FILES" | result)
 record "ceiling scale=1 $line disk_bytes=$(du -sb "$W/ceiling" | cut -f1)"
 log "  $line"; rm -rf "$W/ceiling"
 
+settle
 log "load: bulk path (BulkLoader: SstFileWriter + IngestExternalFiles, in-process)"
 line=$("$BIN/bulk_load_bench" --db "$W/bulk" --data "$FILES" | result)
 record "bulk scale=1 $line disk_bytes=$(du -sb "$W/bulk" | cut -f1)"
@@ -154,6 +167,7 @@ log "  $line"; rm -rf "$W/bulk"
 # The user's bulk path: the CLI reads and parses the TSV files itself (as COPY does for
 # PostgreSQL), validates, builds the sorted SST files and ingests them: wall time of the
 # whole command, process start to exit.
+settle
 log "load: annals import --bulk (the CLI: parse, validate, sorted SSTs, one ingestion)"
 t0=$(date +%s.%N)
 "$BIN/annals" --json import --bulk --db "$W/bulkcli" --format icews ${FILES//,/ } > "$W/bulkcli.json" 2>>"$W/driver.log"
@@ -162,6 +176,7 @@ line=$(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); s=float(sys.
 record "bulkcli scale=1 $line disk_bytes=$(du -sb "$W/bulkcli" | cut -f1)"
 log "  $line"; rm -rf "$W/bulkcli"
 
+settle
 log "load: Annals through the streaming Ingest RPC"
 start_annalsd "$W/annals1"
 reset_peak
@@ -181,6 +196,7 @@ record "ingest scale=1 $line rss_kb=$(peak_rss_kb) disk_bytes=$(du -sb "$W/annal
 log "  $line"
 
 # --- 2. queries on Annals and the empty-RPC ceiling ----------------------------------------
+settle
 log "queries: Annals (neighbors, list) and the empty RPC (grpc.health.v1.Health/Check), c = $CONCURRENCY, ${SECS}s each"
 reset_peak
 for c in $CONCURRENCY; do
@@ -241,8 +257,10 @@ pg_query() {  # TAG SCRIPT CONCURRENCY DB [SECONDS]
   log "  $1 $line"
 }
 
+settle
 log "load: PostgreSQL (COPY, set-based INSERT, indexes, ANALYZE)"
 pg_load 1 bench1 "$W/data1.tsv"
+settle
 log "queries: PostgreSQL via pgbench -M prepared, same c, ${SECS}s each"
 pg_query "warmup scale=1" neighbors 2 bench1 "$WARM"
 for c in $CONCURRENCY; do
@@ -254,6 +272,7 @@ pg_query "pg scale=1" paths 1 bench1
 
 # --- 4. 10x: load and neighbour queries again -------------------------------------------------
 if [ "$SCALE" != 0 ]; then
+  settle
   log "scale 10x: Annals Ingest of $((ROWS * 10)) relations"
   start_annalsd "$W/annals10"
   reset_peak
@@ -262,14 +281,17 @@ if [ "$SCALE" != 0 ]; then
   record "ingest scale=10 $line rss_kb=$(peak_rss_kb) disk_bytes=$(du -sb "$W/annals10" | cut -f1)"
   log "  $line"
   cp "$W/entities.tsv" "$W/entities1.tsv"; cp "$W/entities10.tsv" "$W/entities.tsv"
+  settle
   reset_peak
   for c in $CONCURRENCY; do annals_query "annals scale=10" neighbors "$c"; done
   record "annals_rss scale=10 phase=queries rss_kb=$(peak_rss_kb)"
   stop_annalsd
   record "annals_disk scale=10 after=stop disk_bytes=$(du -sb "$W/annals10" | cut -f1)"
   NENT=$(wc -l < "$W/entities.tsv")
+  settle
   log "scale 10x: PostgreSQL"
   pg_load 10 bench10 "$W/data10.tsv"
+  settle
   pg_query "warmup scale=10" neighbors 2 bench10 "$WARM"
   for c in $CONCURRENCY; do pg_query "pg scale=10" neighbors "$c" bench10; done
 fi
