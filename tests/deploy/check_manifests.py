@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Renders deploy/k8s/overlays/{dev,prod} with `kubectl kustomize` and checks them.
+"""Renders deploy/k8s/overlays/{dev,prod}, and prod with deploy/k8s/components/tls, with
+`kubectl kustomize` and checks them.
 
 1. Schema: every rendered object is validated offline against the Kubernetes OpenAPI
    schemas compiled into the npm package kubernetes-models (tests/deploy/validator,
@@ -15,6 +16,7 @@ SKIP_RETURN_CODE for this test).
 """
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -134,10 +136,29 @@ def check_overlay(name, objects, env_names, docker_uid):
         check("ReadWriteOnce" in t["spec"].get("accessModes", []), f"{ctx} the claim is ReadWriteOnce")
     check(mounted_from("/tmp") is not None, f"{ctx} /tmp is a volume (read-only root filesystem)")
 
-    # Probes: native gRPC (grpc.health.v1) on the serving port.
+    # Probes: native gRPC (grpc.health.v1) on the serving port, or on the plaintext health
+    # port when there is one (kubelet's gRPC probe cannot speak TLS); no Service exposes it.
+    probe_port = listen_port
+    if "ANNALS_HEALTH_LISTEN" in env:
+        probe_port = port_of(env["ANNALS_HEALTH_LISTEN"])
+        check(named_ports.get("health") == probe_port, f"{ctx} container port health = ANNALS_HEALTH_LISTEN's port")
+        for s in services:
+            check(all(p.get("targetPort") not in ("health", probe_port) for p in s["spec"]["ports"]),
+                  f"{ctx} Service {s['metadata']['name']} does not expose the health port")
+    if "ANNALS_TLS_CERT" in env:
+        check("ANNALS_HEALTH_LISTEN" in env, f"{ctx} TLS on: the probes need the plaintext health port")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         p = c.get(probe, {})
-        check(p.get("grpc", {}).get("port") == listen_port, f"{ctx} {probe} is a gRPC probe on port {listen_port}")
+        check(p.get("grpc", {}).get("port") == probe_port, f"{ctx} {probe} is a gRPC probe on port {probe_port}")
+
+    # Key material (TLS files, the tokens file) comes from Secrets, mounted read-only.
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    read_only = {m["name"] for m in c.get("volumeMounts", []) if m.get("readOnly")}
+    for key in ("ANNALS_TLS_CERT", "ANNALS_TLS_KEY", "ANNALS_TLS_CLIENT_CA", "ANNALS_TOKENS_FILE"):
+        if key in env:
+            vol = mounted_from(env[key])
+            check(vol in volumes and "secret" in volumes[vol] and vol in read_only,
+                  f"{ctx} {key}={env[key]} lies on a read-only Secret volume (got {vol})")
 
     # Resources.
     res = c.get("resources", {})
@@ -192,9 +213,18 @@ def main():
     docker_uid = int(m.group(1)) if m else None
     check(docker_uid is not None, "the Dockerfile has a numeric USER")
     with tempfile.TemporaryDirectory() as tmp:
-        for overlay in ("dev", "prod"):
-            path = repo / "deploy" / "k8s" / "overlays" / overlay
-            rendered = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True)
+        # prod with the TLS component (deploy/k8s/components/tls), as an operator would add it.
+        tls_dir = Path(tmp) / "prod-tls"
+        tls_dir.mkdir()
+        (tls_dir / "kustomization.yaml").write_text(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            # kustomize takes only relative roots.
+            f"resources:\n  - {os.path.relpath(repo.resolve() / 'deploy/k8s/overlays/prod', tls_dir)}\n"
+            f"components:\n  - {os.path.relpath(repo.resolve() / 'deploy/k8s/components/tls', tls_dir)}\n")
+        for overlay in ("dev", "prod", "prod-tls"):
+            path = tls_dir if overlay == "prod-tls" else repo / "deploy" / "k8s" / "overlays" / overlay
+            rendered = subprocess.run([kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(path)],
+                                      capture_output=True, text=True)
             if not check(rendered.returncode == 0, f"[{overlay}] kubectl kustomize: {rendered.stderr.strip()}"):
                 continue
             yaml_path, json_path = Path(tmp) / f"{overlay}.yaml", Path(tmp) / f"{overlay}.json"
@@ -208,7 +238,8 @@ def main():
     if failures:
         print("check_manifests: FAILED:\n  " + "\n  ".join(failures))
         return 1
-    print("check_manifests: dev and prod render, validate against the Kubernetes schemas, and pass every check")
+    print("check_manifests: dev, prod and prod with the TLS component render, validate against the Kubernetes "
+          "schemas, and pass every check")
     return 0
 
 
