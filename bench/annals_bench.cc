@@ -216,6 +216,28 @@ struct Workload {
   std::function<std::string(const std::string&)> sanity;  // typed call, summary
 };
 
+// A workload's sanity call: the request decoded, the typed RPC made, the answer summed up.
+template <typename Request, typename Response>
+std::function<std::string(const std::string&)> Sanity(
+    v1::QueryService::Stub* stub,
+    grpc::Status (v1::QueryService::Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    std::function<std::string(const Response&)> summary) {
+  return [=](const std::string& bytes) {
+    Request r;
+    r.ParseFromString(bytes);
+    Response resp;
+    grpc::ClientContext ctx;
+    const grpc::Status s = (stub->*method)(&ctx, r, &resp);
+    return s.ok() ? summary(resp) : "error:" + s.error_message();
+  };
+}
+
+// "(bound)" when a graph query stopped at one of its bounds.
+template <typename Response>
+std::string TruncatedBy(const Response& resp) {
+  return resp.truncated() ? "(" + resp.truncation().bound() + ")" : "";
+}
+
 Workload MakeWorkload(const std::string& name, const std::map<std::string, std::string>& flags,
                       v1::QueryService::Stub* stub) {
   Workload w;
@@ -244,14 +266,9 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_limit(100);
       w.requests.push_back(r.SerializeAsString());
     }
-    w.sanity = [stub](const std::string& bytes) {
-      v1::NeighborsRequest r;
-      r.ParseFromString(bytes);
-      v1::NeighborsResponse resp;
-      grpc::ClientContext ctx;
-      auto s = stub->Neighbors(&ctx, r, &resp);
-      return s.ok() ? std::to_string(resp.neighbors_size()) : "error:" + s.error_message();
-    };
+    w.sanity = Sanity<v1::NeighborsRequest, v1::NeighborsResponse>(
+        stub, &v1::QueryService::Stub::Neighbors,
+        [](const v1::NeighborsResponse& resp) { return std::to_string(resp.neighbors_size()); });
     return w;
   }
   if (name == "list") {
@@ -263,14 +280,9 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_page_size(100);
       w.requests.push_back(r.SerializeAsString());
     }
-    w.sanity = [stub](const std::string& bytes) {
-      v1::ListRelationsRequest r;
-      r.ParseFromString(bytes);
-      v1::ListRelationsResponse resp;
-      grpc::ClientContext ctx;
-      auto s = stub->ListRelations(&ctx, r, &resp);
-      return s.ok() ? std::to_string(resp.relations_size()) : "error:" + s.error_message();
-    };
+    w.sanity = Sanity<v1::ListRelationsRequest, v1::ListRelationsResponse>(
+        stub, &v1::QueryService::Stub::ListRelations,
+        [](const v1::ListRelationsResponse& resp) { return std::to_string(resp.relations_size()); });
     return w;
   }
   if (name == "traverse") {
@@ -285,16 +297,11 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_direction(v1::BOTH);
       w.requests.push_back(r.SerializeAsString());
     }
-    w.sanity = [stub](const std::string& bytes) {
-      v1::TraverseRequest r;
-      r.ParseFromString(bytes);
-      v1::TraverseResponse resp;
-      grpc::ClientContext ctx;
-      auto s = stub->Traverse(&ctx, r, &resp);
-      return s.ok() ? std::to_string(resp.entities_size()) + "e/" + std::to_string(resp.relations_size()) + "r" +
-                          (resp.truncated() ? "(" + resp.truncation().bound() + ")" : "")
-                    : "error:" + s.error_message();
-    };
+    w.sanity = Sanity<v1::TraverseRequest, v1::TraverseResponse>(
+        stub, &v1::QueryService::Stub::Traverse, [](const v1::TraverseResponse& resp) {
+          return std::to_string(resp.entities_size()) + "e/" + std::to_string(resp.relations_size()) + "r" +
+                 TruncatedBy(resp);
+        });
     return w;
   }
   if (name == "paths") {
@@ -309,16 +316,11 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_k(1);
       w.requests.push_back(r.SerializeAsString());
     }
-    w.sanity = [stub](const std::string& bytes) {
-      v1::FindPathsRequest r;
-      r.ParseFromString(bytes);
-      v1::FindPathsResponse resp;
-      grpc::ClientContext ctx;
-      auto s = stub->FindPaths(&ctx, r, &resp);
-      return s.ok() ? (resp.paths_size() ? std::to_string(resp.paths(0).steps_size()) + "hops" : std::string("none")) +
-                          (resp.truncated() ? "(" + resp.truncation().bound() + ")" : "")
-                    : "error:" + s.error_message();
-    };
+    w.sanity = Sanity<v1::FindPathsRequest, v1::FindPathsResponse>(
+        stub, &v1::QueryService::Stub::FindPaths, [](const v1::FindPathsResponse& resp) {
+          return (resp.paths_size() ? std::to_string(resp.paths(0).steps_size()) + "hops" : std::string("none")) +
+                 TruncatedBy(resp);
+        });
     return w;
   }
   std::cerr << "unknown workload " << name << "\n";
