@@ -19,14 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+from checklist import check, failures  # tests/deploy/checklist.py, beside this script
 
 
 def instructions(stage_text):

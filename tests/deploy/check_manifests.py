@@ -15,6 +15,7 @@ Without kubectl the overlays cannot be rendered: prints SKIPPED and exits 77 (CT
 SKIP_RETURN_CODE for this test).
 """
 import argparse
+import functools
 import json
 import os
 import re
@@ -24,17 +25,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from checklist import check, failures  # tests/deploy/checklist.py, beside this script
+
 SKIP = 77
 WATCH_END_SECONDS = 2   # AnnalsServer::Shutdown ends watch streams for up to 2 s first
 CLOSE_MARGIN_SECONDS = 5  # at least this long for the flush and close after the drain
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+# One line per failure at the end, not one per check.
+check = functools.partial(check, quiet=True)
 
 
 def quantity(q):

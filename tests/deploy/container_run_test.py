@@ -30,16 +30,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from checklist import check, failures  # tests/deploy/checklist.py, beside this script
+
 START_TIMEOUT = 60      # seconds for "annalsd: serving on" (not an assertion: a bound on waiting)
 ACKS_BEFORE_SIGTERM = 60
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def dockerfile_env(dockerfile):
