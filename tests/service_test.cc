@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "tests/support/api_records.h"
 #include "tests/support/dates.h"
 #include <grpcpp/grpcpp.h>
 
@@ -26,21 +27,8 @@ using annals::testing::TempDir;
 
 v1::Date D(int y, int m = 0, int d = 0) { return annals::testing::MakeDate<v1::Date>(y, m, d); }
 
-v1::Entity Entity(const std::string& id, const std::string& label, const std::string& kind = "state") {
-  v1::Entity e;
-  e.set_id(id);
-  e.set_label(label);
-  e.set_kind(kind);
-  return e;
-}
-
-v1::Relation Relation(const std::string& s, const std::string& p, const std::string& o) {
-  v1::Relation r;
-  r.set_subject(s);
-  r.set_predicate(p);
-  r.set_object_id(o);
-  return r;
-}
+using annals::testing::Entity;
+using annals::testing::Relation;
 
 class ServiceTest : public ::testing::Test {
  protected:

@@ -17,6 +17,7 @@
 #include "service/page_token.h"
 #include "service/server.h"
 #include "service/write_path.h"
+#include "tests/support/api_records.h"
 #include "tests/support/dates.h"
 #include "tests/support/temp_dir.h"
 
@@ -46,21 +47,8 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
   return ctx;
 }
 
-v1::Entity Entity(const std::string& id, const std::string& label) {
-  v1::Entity e;
-  e.set_id(id);
-  e.set_label(label);
-  e.set_kind("state");
-  return e;
-}
-
-v1::Relation Relation(const std::string& s, const std::string& p, const std::string& o) {
-  v1::Relation r;
-  r.set_subject(s);
-  r.set_predicate(p);
-  r.set_object_id(o);
-  return r;
-}
+using annals::testing::Entity;
+using annals::testing::Relation;
 
 // Drains a server stream and returns how it ended.
 template <typename Reader>
