@@ -22,6 +22,7 @@
 #include "annals/v1/query.grpc.pb.h"
 #include "service/admin_service.h"
 #include "service/server.h"
+#include "tests/support/api_records.h"
 #include "tests/support/health.grpc.pb.h"
 #include "tests/support/health_watch.h"
 #include "tests/support/temp_dir.h"
@@ -64,10 +65,7 @@ struct Running {
   // Writes entity `id` alone as one commit; returns its revision.
   int64_t Put(const std::string& id) {
     v1::UpsertEntitiesRequest req;
-    auto* e = req.add_entities();
-    e->set_id(id);
-    e->set_label("Entity " + id);
-    e->set_kind("state");
+    *req.add_entities() = annals::testing::Entity(id, "Entity " + id);
     v1::UpsertEntitiesResponse resp;
     grpc::Status s = ingest->UpsertEntities(Ctx().get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();

@@ -24,6 +24,7 @@
 #include "service/call_budget.h"
 #include "service/server.h"
 #include "service/tokens.h"
+#include "tests/support/api_records.h"
 #include "tests/support/health.grpc.pb.h"
 #include "tests/support/health_watch.h"
 #include "tests/support/temp_dir.h"
@@ -151,10 +152,7 @@ std::shared_ptr<grpc::Channel> Tls(int port, const std::string& ca, const std::s
 grpc::Status PutEntity(const std::shared_ptr<grpc::Channel>& channel, const std::string& id,
                        const std::string& token = "") {
   v1::UpsertEntitiesRequest req;
-  auto* e = req.add_entities();
-  e->set_id(id);
-  e->set_label("Entity " + id);
-  e->set_kind("state");
+  *req.add_entities() = annals::testing::Entity(id, "Entity " + id);
   v1::UpsertEntitiesResponse resp;
   return v1::IngestService::NewStub(channel)->UpsertEntities(Ctx(token).get(), req, &resp);
 }
