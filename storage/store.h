@@ -235,8 +235,9 @@ class Store {
   // Loads the version written at exactly `rev`.
   absl::StatusOr<bool> LoadExact(Cf family, std::string_view id, int64_t rev,
                                  google::protobuf::Message* out);
-  // LoadExact of many versions in one MultiGet; each must exist (DATA_LOSS otherwise).
-  absl::Status LoadExactMany(Cf family, const std::vector<key::IndexTail>& versions,
+  // LoadExact of many versions, by their keys (key::Version), in one MultiGet; each must
+  // exist (DATA_LOSS otherwise).
+  absl::Status LoadExactMany(Cf family, const std::vector<std::string>& keys,
                              const std::vector<google::protobuf::Message*>& out);
   // Walks one index family from `from` (inclusive) to `until` (exclusive), calling
   // `visit(key, tail, value)` for the entries visible at `rev` until it returns false.

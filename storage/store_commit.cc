@@ -45,21 +45,19 @@ class Store::CommitBuilder {
  private:
   absl::StatusOr<bool> EntityExists(const std::string& id) {
     if (batch_entities_.contains(id)) return true;
-    return Known(Cf::kEntities, id, &store_->known_entities_);
+    return Known<EntityRecord>(Cf::kEntities, id, &store_->known_entities_);
   }
   absl::StatusOr<bool> DocumentExists(const std::string& id) {
     if (batch_documents_.contains(id)) return true;
-    return Known(Cf::kDocuments, id, &store_->known_documents_);
+    return Known<DocumentRecord>(Cf::kDocuments, id, &store_->known_documents_);
   }
   // Whether `id` was committed before this revision. A relation names two entities, so
   // without the cache every relation cost two more seeks (16% of an ICEWS load, profiled).
+  template <typename Record>
   absl::StatusOr<bool> Known(Cf family, const std::string& id, absl::flat_hash_set<std::string>* known) {
     if (known->contains(id)) return true;
-    EntityRecord entity;
-    DocumentRecord document;
-    google::protobuf::Message* ignored = family == Cf::kEntities ? static_cast<google::protobuf::Message*>(&entity)
-                                                                 : &document;
-    ASSIGN_OR_RETURN(bool found, store_->LoadVersion(family, id, rev_ - 1, ignored));
+    Record ignored;
+    ASSIGN_OR_RETURN(bool found, store_->LoadVersion(family, id, rev_ - 1, &ignored));
     if (found) {
       if (known->size() >= kKnownIdsCap) known->clear();
       known->insert(id);

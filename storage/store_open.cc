@@ -97,11 +97,7 @@ void Store::SetCommitListener(std::function<void(int64_t)> listener) {
 
 absl::StatusOr<bool> Store::LoadVersion(Cf family, std::string_view id, int64_t rev,
                                         google::protobuf::Message* out) {
-  const std::string prefix = key::VersionPrefix(id);
-  const std::string end = key::PrefixEnd(prefix);
-  rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
   ro.prefix_same_as_start = true;  // one id only: the VersionPrefix filters skip other tables
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
   return SeekVersion(it.get(), family, id, rev, out);
@@ -138,12 +134,9 @@ absl::StatusOr<std::vector<std::optional<EntityRecord>>> Store::GetEntities(cons
   return out;
 }
 
-absl::Status Store::LoadExactMany(Cf family, const std::vector<key::IndexTail>& versions,
+absl::Status Store::LoadExactMany(Cf family, const std::vector<std::string>& keys,
                                   const std::vector<google::protobuf::Message*>& out) {
-  if (versions.empty()) return absl::OkStatus();
-  std::vector<std::string> keys;
-  keys.reserve(versions.size());
-  for (const auto& v : versions) keys.push_back(key::Version(v.id, v.rev));
+  if (keys.empty()) return absl::OkStatus();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
@@ -151,8 +144,8 @@ absl::Status Store::LoadExactMany(Cf family, const std::vector<key::IndexTail>& 
   db_->MultiGet(rocksdb::ReadOptions(), cf(family), keys.size(), slices.data(), values.data(), statuses.data());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound())
-      return absl::DataLossError(absl::StrCat("index points at missing record ", std::string(versions[i].id),
-                                              " in ", CfName(family)));
+      return absl::DataLossError(absl::StrCat("index points at missing record ",
+                                              keys[i].substr(0, keys[i].size() - 9), " in ", CfName(family)));
     RETURN_IF_ERROR(FromRocks(statuses[i]));
     if (!out[i]->ParseFromArray(values[i].data(), static_cast<int>(values[i].size())))
       return absl::DataLossError(absl::StrCat("unreadable record in ", CfName(family)));

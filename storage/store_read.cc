@@ -178,11 +178,10 @@ absl::StatusOr<RelationPage> Store::ListRelations(const RelationFilter& filter, 
 }
 
 absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_t rev, int limit) {
-  // First the index entries (ids copied out of the iterators), then every record in one
+  // First the index entries (the record keys they point at), then every record in one
   // MultiGet: a Get per hit was the largest cost of this query in the profile.
   NeighborPage page;
-  std::vector<std::string> ids;
-  std::vector<key::IndexTail> versions;
+  std::vector<std::string> record_keys;
   auto scan = [&](Cf family, const std::string& prefix, const std::string& until) -> absl::Status {
     if (page.truncated) return absl::OkStatus();
     return ScanIndex(family, prefix, until, rev, [&](std::string_view, const key::IndexTail& tail, const IndexValue& v) {
@@ -193,8 +192,7 @@ absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_
         return false;
       }
       page.hits.emplace_back().outgoing = family == Cf::kOut;
-      ids.emplace_back(tail.id);
-      versions.push_back({{}, tail.rev});
+      record_keys.push_back(key::Version(tail.id, tail.rev));
       return true;
     });
   };
@@ -213,11 +211,8 @@ absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_
     }
   }
   std::vector<google::protobuf::Message*> records;
-  for (size_t i = 0; i < page.hits.size(); ++i) {
-    versions[i].id = ids[i];
-    records.push_back(&page.hits[i].relation);
-  }
-  RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, versions, records));
+  for (auto& hit : page.hits) records.push_back(&hit.relation);
+  RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
   return page;
 }
 
