@@ -14,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -125,9 +126,12 @@ class TsvConverter {
     if (!row.ok()) return row.status();
     v1::JsonlRecord record;
     v1::Relation* r = record.mutable_relation();
-    const std::string key_hash = service::HexDigest(service::Digest128(row->content_key).substr(0, 8));
-    const int occurrence = ++occurrences_[key_hash];  // the same row twice is two events
-    r->set_id(absl::StrCat(yago_ ? "yago:" : "icews:", key_hash, occurrence > 1 ? absl::StrCat("-", occurrence) : ""));
+    const std::string key_hash = service::Digest128(row->content_key).substr(0, 8);
+    uint64_t key_number;
+    std::memcpy(&key_number, key_hash.data(), 8);
+    const int occurrence = ++occurrences_[key_number];  // the same row twice is two events
+    r->set_id(absl::StrCat(yago_ ? "yago:" : "icews:", service::HexDigest(key_hash),
+                           occurrence > 1 ? absl::StrCat("-", occurrence) : ""));
     auto subject = EnsureEntity(row->subject_label, line_number, batch);
     if (!subject.ok()) return subject.status();
     auto object = EnsureEntity(row->object_label, line_number, batch);
@@ -143,16 +147,21 @@ class TsvConverter {
 
  private:
   absl::StatusOr<std::string> EnsureEntity(const std::string& label, int line_number, service::JsonlBatch* batch) {
+    if (auto known = id_of_label_.find(label); known != id_of_label_.end()) return known->second;
     const std::string id = EntityIdFor(label);
     auto [it, first_sight] = names_.try_emplace(id, label);
     if (!first_sight) {
-      if (it->second != label && merged_.insert(label).second)
-        std::cerr << "import: note: '" << label << "' and '" << it->second << "' are both entity '" << id
-                  << "' (they differ only in case or separators)\n";
+      std::cerr << "import: note: '" << label << "' and '" << it->second << "' are both entity '" << id
+                << "' (they differ only in case or separators)\n";
+      id_of_label_.emplace(label, id);
       return id;
     }
     auto exists = exists_(id);
-    if (!exists.ok()) return exists.status();
+    if (!exists.ok()) {
+      names_.erase(id);  // not settled: asked again at the next sight
+      return exists.status();
+    }
+    id_of_label_.emplace(label, id);
     if (*exists) return id;  // already there: never replace a record someone wrote
     v1::JsonlRecord record;
     record.mutable_entity()->set_id(id);
@@ -164,10 +173,13 @@ class TsvConverter {
   ExistsFn exists_;
   bool yago_;
   // Hash maps, not std::map: these are looked up three times a row (a fifth of a bulk
-  // import's time went to string comparisons in tree lookups, profiled).
-  absl::flat_hash_map<std::string, std::string> names_;  // id -> the first name seen for it
-  std::set<std::string> merged_;
-  absl::flat_hash_map<std::string, int> occurrences_;
+  // import's time went to string comparisons in tree lookups, profiled). Each label is
+  // settled once (id_of_label_), so a row costs two lookups by the label as it was read
+  // instead of building the id from it each time; occurrences are counted by the 64-bit
+  // row hash the id is made of, not by its hex text.
+  absl::flat_hash_map<std::string, std::string> id_of_label_;  // every label seen -> its id
+  absl::flat_hash_map<std::string, std::string> names_;  // id -> the first label seen for it
+  absl::flat_hash_map<uint64_t, int> occurrences_;
 };
 
 // Reads every file, line by line, into batches of o.batch_size items and hands each to
