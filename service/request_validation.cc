@@ -11,12 +11,12 @@ namespace {
 
 constexpr size_t kMaxReportedErrors = 100;  // the committer caps its own list the same way
 
-void Add(FieldErrors* errors, std::string field, std::string description) {
-  if (errors->size() < kMaxReportedErrors) errors->push_back({std::move(field), std::move(description)});
+void Add(FieldErrors* errors, const FieldPath& field, std::string description) {
+  if (errors->size() < kMaxReportedErrors) errors->push_back({field.str(), std::move(description)});
 }
 
 // Text fields: bounded, and free of control characters that would break keys and tables.
-void CheckText(const std::string& path, const std::string& text, size_t max, bool required,
+void CheckText(const FieldPath& path, const std::string& text, size_t max, bool required,
                FieldErrors* errors) {
   if (required && text.empty()) return Add(errors, path, "is required");
   if (text.size() > max) return Add(errors, path, absl::StrCat("longer than ", max, " bytes"));
@@ -25,59 +25,73 @@ void CheckText(const std::string& path, const std::string& text, size_t max, boo
       return Add(errors, path, "contains a control character");
 }
 
-void CheckIdField(const std::string& path, const std::string& id, FieldErrors* errors) {
+void CheckIdField(const FieldPath& path, const std::string& id, FieldErrors* errors) {
   if (id.empty()) return Add(errors, path, "is required");
   if (!IsValidId(id))
     Add(errors, path,
         absl::StrCat("'", id.substr(0, 140), "' is not a valid id ([a-z0-9][a-z0-9._:-]*, at most 128 bytes)"));
 }
 
-void CheckDate(const std::string& path, const v1::Date& date, FieldErrors* errors) {
+void CheckDate(const FieldPath& path, const v1::Date& date, FieldErrors* errors) {
   if (auto s = storage::ValidateDate(ToRecord(date)); !s.ok()) Add(errors, path, std::string(s.message()));
 }
 
-void CheckRange(const std::string& path, const v1::TimeRange& range, FieldErrors* errors) {
+void CheckRange(const FieldPath& path, const v1::TimeRange& range, FieldErrors* errors) {
   if (auto b = storage::BoundsOf(ToRecord(range)); !b.ok()) {
     const std::string msg(b.status().message());  // "start: day 30 out of range ..."
     const size_t colon = msg.find(": ");
-    Add(errors, absl::StrCat(path, ".", msg.substr(0, colon)), msg.substr(colon + 2));
+    Add(errors, path.Field(std::string_view(msg).substr(0, colon)), msg.substr(colon + 2));
   }
 }
 
-void CheckValue(const std::string& path, const v1::Value& value, FieldErrors* errors) {
+void CheckValue(const FieldPath& path, const v1::Value& value, FieldErrors* errors) {
   switch (value.kind_case()) {
-    case v1::Value::kText: return CheckText(path + ".text", value.text(), kMaxTextBytes, false, errors);
+    case v1::Value::kText: return CheckText(path.Field("text"), value.text(), kMaxTextBytes, false, errors);
     case v1::Value::kNumber:
-      if (!std::isfinite(value.number())) Add(errors, path + ".number", "must be finite");
+      if (!std::isfinite(value.number())) Add(errors, path.Field("number"), "must be finite");
       return;
     case v1::Value::kQuantity:
-      if (!std::isfinite(value.quantity().amount())) Add(errors, path + ".quantity.amount", "must be finite");
-      return CheckText(path + ".quantity.unit", value.quantity().unit(), kMaxIdBytes, false, errors);
-    case v1::Value::kDate: return CheckDate(path + ".date", value.date(), errors);
+      if (!std::isfinite(value.quantity().amount())) Add(errors, path.Field("quantity").Field("amount"), "must be finite");
+      return CheckText(path.Field("quantity").Field("unit"), value.quantity().unit(), kMaxIdBytes, false, errors);
+    case v1::Value::kDate: return CheckDate(path.Field("date"), value.date(), errors);
     case v1::Value::kFlag: return;
     case v1::Value::KIND_NOT_SET: return Add(errors, path, "has no value (text, number, quantity, date or flag)");
   }
 }
 
-void CheckValueMap(const std::string& path, const google::protobuf::Map<std::string, v1::Value>& map,
+void CheckValueMap(const FieldPath& path, const google::protobuf::Map<std::string, v1::Value>& map,
                    FieldErrors* errors) {
   if (static_cast<int>(map.size()) > kMaxRepeated)
     return Add(errors, path, absl::StrCat("more than ", kMaxRepeated, " entries"));
   for (const auto& [k, v] : map) {
-    const std::string entry = absl::StrCat(path, "[\"", k.substr(0, 64), "\"]");
+    const FieldPath entry = path.Key(k);
     CheckText(entry, k, kMaxIdBytes, true, errors);
     CheckValue(entry, v, errors);
   }
 }
 
 template <typename Repeated>
-bool CheckCount(const std::string& path, const Repeated& items, FieldErrors* errors) {
+bool CheckCount(const FieldPath& path, const Repeated& items, FieldErrors* errors) {
   if (items.size() <= kMaxRepeated) return true;
   Add(errors, path, absl::StrCat("more than ", kMaxRepeated, " items"));
   return false;
 }
 
 }  // namespace
+
+std::string FieldPath::str() const {
+  std::string out = parent_ ? parent_->str() : std::string();
+  switch (kind_) {
+    case Kind::kRoot:
+      out.append(part_);
+      if (index_ >= 0) absl::StrAppend(&out, "[", index_, "]");
+      break;
+    case Kind::kField: out.append(".").append(part_); break;
+    case Kind::kIndex: absl::StrAppend(&out, "[", index_, "]"); break;
+    case Kind::kKey: out.append("[\"").append(part_.substr(0, 64)).append("\"]"); break;
+  }
+  return out;
+}
 
 bool IsValidId(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
@@ -88,58 +102,58 @@ bool IsValidId(std::string_view id) {
   return true;
 }
 
-void ValidateEntity(const v1::Entity& e, const std::string& path, FieldErrors* errors) {
-  CheckIdField(path + ".id", e.id(), errors);
-  CheckText(path + ".kind", e.kind(), kMaxIdBytes, false, errors);
-  CheckText(path + ".label", e.label(), kMaxNameBytes, true, errors);
-  if (CheckCount(path + ".aliases", e.aliases(), errors))
+void ValidateEntity(const v1::Entity& e, const FieldPath& path, FieldErrors* errors) {
+  CheckIdField(path.Field("id"), e.id(), errors);
+  CheckText(path.Field("kind"), e.kind(), kMaxIdBytes, false, errors);
+  CheckText(path.Field("label"), e.label(), kMaxNameBytes, true, errors);
+  if (CheckCount(path.Field("aliases"), e.aliases(), errors))
     for (int i = 0; i < e.aliases_size(); ++i)
-      CheckText(absl::StrCat(path, ".aliases[", i, "]"), e.aliases(i), kMaxNameBytes, true, errors);
-  CheckText(path + ".description", e.description(), kMaxTextBytes, false, errors);
-  CheckValueMap(path + ".attributes", e.attributes(), errors);
-  if (e.has_existence()) CheckRange(path + ".existence", e.existence(), errors);
+      CheckText(path.Field("aliases").Index(i), e.aliases(i), kMaxNameBytes, true, errors);
+  CheckText(path.Field("description"), e.description(), kMaxTextBytes, false, errors);
+  CheckValueMap(path.Field("attributes"), e.attributes(), errors);
+  if (e.has_existence()) CheckRange(path.Field("existence"), e.existence(), errors);
 }
 
-void ValidateDocument(const v1::Document& d, const std::string& path, FieldErrors* errors) {
-  CheckIdField(path + ".id", d.id(), errors);
-  CheckText(path + ".title", d.title(), kMaxNameBytes, false, errors);
-  CheckText(path + ".uri", d.uri(), kMaxNameBytes, false, errors);
-  CheckText(path + ".publisher", d.publisher(), kMaxNameBytes, false, errors);
-  if (CheckCount(path + ".authors", d.authors(), errors))
+void ValidateDocument(const v1::Document& d, const FieldPath& path, FieldErrors* errors) {
+  CheckIdField(path.Field("id"), d.id(), errors);
+  CheckText(path.Field("title"), d.title(), kMaxNameBytes, false, errors);
+  CheckText(path.Field("uri"), d.uri(), kMaxNameBytes, false, errors);
+  CheckText(path.Field("publisher"), d.publisher(), kMaxNameBytes, false, errors);
+  if (CheckCount(path.Field("authors"), d.authors(), errors))
     for (int i = 0; i < d.authors_size(); ++i)
-      CheckText(absl::StrCat(path, ".authors[", i, "]"), d.authors(i), kMaxNameBytes, true, errors);
-  if (d.has_published()) CheckDate(path + ".published", d.published(), errors);
+      CheckText(path.Field("authors").Index(i), d.authors(i), kMaxNameBytes, true, errors);
+  if (d.has_published()) CheckDate(path.Field("published"), d.published(), errors);
 }
 
-void ValidateRelation(const v1::Relation& r, const std::string& path, FieldErrors* errors) {
-  if (!r.id().empty()) CheckIdField(path + ".id", r.id(), errors);
-  CheckIdField(path + ".subject", r.subject(), errors);
-  CheckText(path + ".predicate", r.predicate(), kMaxIdBytes, true, errors);
+void ValidateRelation(const v1::Relation& r, const FieldPath& path, FieldErrors* errors) {
+  if (!r.id().empty()) CheckIdField(path.Field("id"), r.id(), errors);
+  CheckIdField(path.Field("subject"), r.subject(), errors);
+  CheckText(path.Field("predicate"), r.predicate(), kMaxIdBytes, true, errors);
   switch (r.object_case()) {
-    case v1::Relation::kObjectId: CheckIdField(path + ".object_id", r.object_id(), errors); break;
-    case v1::Relation::kValue: CheckValue(path + ".value", r.value(), errors); break;
-    case v1::Relation::OBJECT_NOT_SET: Add(errors, path + ".object_id", "is required (or a value)"); break;
+    case v1::Relation::kObjectId: CheckIdField(path.Field("object_id"), r.object_id(), errors); break;
+    case v1::Relation::kValue: CheckValue(path.Field("value"), r.value(), errors); break;
+    case v1::Relation::OBJECT_NOT_SET: Add(errors, path.Field("object_id"), "is required (or a value)"); break;
   }
-  if (r.has_valid()) CheckRange(path + ".valid", r.valid(), errors);
-  CheckValueMap(path + ".qualifiers", r.qualifiers(), errors);
-  if (CheckCount(path + ".sources", r.sources(), errors))
+  if (r.has_valid()) CheckRange(path.Field("valid"), r.valid(), errors);
+  CheckValueMap(path.Field("qualifiers"), r.qualifiers(), errors);
+  if (CheckCount(path.Field("sources"), r.sources(), errors))
     for (int i = 0; i < r.sources_size(); ++i) {
       const auto& s = r.sources(i);
-      const std::string sp = absl::StrCat(path, ".sources[", i, "]");
-      CheckIdField(sp + ".document_id", s.document_id(), errors);
-      if (s.begin() < 0) Add(errors, sp + ".begin", "must not be negative");
-      if (s.end() <= s.begin()) Add(errors, sp + ".end", "must be greater than begin (the span is [begin, end))");
-      CheckText(sp + ".note", s.note(), kMaxTextBytes, false, errors);
+      const FieldPath sources = path.Field("sources"), sp = sources.Index(i);
+      CheckIdField(sp.Field("document_id"), s.document_id(), errors);
+      if (s.begin() < 0) Add(errors, sp.Field("begin"), "must not be negative");
+      if (s.end() <= s.begin()) Add(errors, sp.Field("end"), "must be greater than begin (the span is [begin, end))");
+      CheckText(sp.Field("note"), s.note(), kMaxTextBytes, false, errors);
     }
   if (r.has_confidence() && !(r.confidence() >= 0.0f && r.confidence() <= 1.0f))
-    Add(errors, path + ".confidence", "must be between 0 and 1");
+    Add(errors, path.Field("confidence"), "must be between 0 and 1");
   if (!v1::Status_IsValid(r.status()))
-    Add(errors, path + ".status", absl::StrCat("unknown status ", static_cast<int>(r.status())));
+    Add(errors, path.Field("status"), absl::StrCat("unknown status ", static_cast<int>(r.status())));
 }
 
 absl::Status CheckId(std::string_view field, std::string_view id) {
   FieldErrors errors;
-  CheckIdField(std::string(field), std::string(id), &errors);
+  CheckIdField(FieldPath(field, -1), std::string(id), &errors);
   return FirstError(errors);
 }
 

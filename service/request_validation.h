@@ -28,9 +28,31 @@ inline constexpr int kMaxPageSize = 1000;
 // [a-z0-9][a-z0-9._:-]*, at most 128 bytes.
 bool IsValidId(std::string_view id);
 
-void ValidateEntity(const v1::Entity& entity, const std::string& path, FieldErrors* errors);
-void ValidateDocument(const v1::Document& document, const std::string& path, FieldErrors* errors);
-void ValidateRelation(const v1::Relation& relation, const std::string& path, FieldErrors* errors);
+// The path of a field ("relations[3].sources[0].document_id"), spelled out only when an
+// error names it. Validation runs on every item of every write and nearly all of them are
+// valid: building each path up front was a third of validation's time (profiled on a bulk
+// import). A path points at its parent, so it lives no longer than the call that made it.
+class FieldPath {
+ public:
+  FieldPath(std::string_view collection, int index) : part_(collection), index_(index) {}  // "relations[3]"
+  FieldPath Field(std::string_view name) const { return FieldPath(this, Kind::kField, name, -1); }
+  FieldPath Index(int i) const { return FieldPath(this, Kind::kIndex, {}, i); }
+  FieldPath Key(std::string_view key) const { return FieldPath(this, Kind::kKey, key, -1); }
+  std::string str() const;
+
+ private:
+  enum class Kind { kRoot, kField, kIndex, kKey };
+  FieldPath(const FieldPath* parent, Kind kind, std::string_view part, int index)
+      : parent_(parent), kind_(kind), part_(part), index_(index) {}
+  const FieldPath* parent_ = nullptr;
+  Kind kind_ = Kind::kRoot;
+  std::string_view part_;
+  int index_ = -1;
+};
+
+void ValidateEntity(const v1::Entity& entity, const FieldPath& path, FieldErrors* errors);
+void ValidateDocument(const v1::Document& document, const FieldPath& path, FieldErrors* errors);
+void ValidateRelation(const v1::Relation& relation, const FieldPath& path, FieldErrors* errors);
 
 // An id that must be present and well-formed.
 absl::Status CheckId(std::string_view field, std::string_view id);

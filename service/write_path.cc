@@ -46,15 +46,15 @@ WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message&
   }
   storage::WriteSet batch;
   for (int i = 0; i < entities.size(); ++i) {
-    ValidateEntity(entities[i], absl::StrCat("entities[", i, "]"), &out.errors);
+    ValidateEntity(entities[i], FieldPath("entities", i), &out.errors);
     batch.entities.push_back(ToRecord(entities[i]));
   }
   for (int i = 0; i < documents.size(); ++i) {
-    ValidateDocument(documents[i], absl::StrCat("documents[", i, "]"), &out.errors);
+    ValidateDocument(documents[i], FieldPath("documents", i), &out.errors);
     batch.documents.push_back(ToRecord(documents[i]));
   }
   for (int i = 0; i < relations.size(); ++i) {
-    ValidateRelation(relations[i], absl::StrCat("relations[", i, "]"), &out.errors);
+    ValidateRelation(relations[i], FieldPath("relations", i), &out.errors);
     batch.relations.push_back(ToRecord(relations[i]));
   }
   if (!out.errors.empty()) {
@@ -75,19 +75,19 @@ WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message&
 absl::Status AddItemsToBulk(storage::BulkLoader& loader, const Items<v1::Entity>& entities,
                             const Items<v1::Document>& documents, const Items<v1::Relation>& relations,
                             FieldErrors* errors) {
-  auto valid = [&](auto validate, const auto& item, const std::string& path) {
+  auto valid = [&](auto validate, const auto& item, const FieldPath& path) {
     const size_t before = errors->size();
     validate(item, path, errors);
     return errors->size() == before;
   };
   for (int i = 0; i < documents.size(); ++i)
-    if (valid(ValidateDocument, documents[i], absl::StrCat("documents[", i, "]")))
+    if (valid(ValidateDocument, documents[i], FieldPath("documents", i)))
       RETURN_IF_ERROR(loader.AddDocument(ToRecord(documents[i])));
   for (int i = 0; i < entities.size(); ++i)
-    if (valid(ValidateEntity, entities[i], absl::StrCat("entities[", i, "]")))
+    if (valid(ValidateEntity, entities[i], FieldPath("entities", i)))
       RETURN_IF_ERROR(loader.AddEntity(ToRecord(entities[i])));
   for (int i = 0; i < relations.size(); ++i)
-    if (valid(ValidateRelation, relations[i], absl::StrCat("relations[", i, "]")))
+    if (valid(ValidateRelation, relations[i], FieldPath("relations", i)))
       RETURN_IF_ERROR(loader.AddRelation(ToRecord(relations[i])).status());
   return absl::OkStatus();
 }

@@ -16,6 +16,7 @@
 #include "annals/v1/ingest.grpc.pb.h"
 #include "annals/v1/query.grpc.pb.h"
 #include "service/jsonl_load.h"
+#include "service/request_validation.h"
 #include "service/server.h"
 #include "tests/support/health.grpc.pb.h"
 #include "tests/support/temp_dir.h"
@@ -546,4 +547,26 @@ TEST_F(ServiceTest, LoadReportsBadLinesWithFileAndLineAndCommitsNothingOfThatFil
 }
 
 }  // namespace
+// Paths are spelled out only when an error names them; each nesting spells as the API does.
+TEST(FieldPathTest, SpellsNestedFieldsIndexesAndMapKeys) {
+  const service::FieldPath item("relations", 3);
+  EXPECT_EQ(item.str(), "relations[3]");
+  EXPECT_EQ(item.Field("sources").Index(0).Field("document_id").str(), "relations[3].sources[0].document_id");
+  EXPECT_EQ(item.Field("qualifiers").Key("role").Field("text").str(), "relations[3].qualifiers[\"role\"].text");
+  EXPECT_EQ(service::FieldPath("entity_id", -1).str(), "entity_id");
+  EXPECT_EQ(item.Field("qualifiers").Key(std::string(100, 'k')).str(),
+            "relations[3].qualifiers[\"" + std::string(64, 'k') + "\"]")
+      << "a long key is cut at 64 bytes";
+
+  v1::Entity entity;
+  entity.set_id("e1");
+  entity.set_label("E");
+  entity.add_aliases("ok");
+  entity.add_aliases("");
+  service::FieldErrors errors;
+  service::ValidateEntity(entity, service::FieldPath("entities", 7), &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "entities[7].aliases[1]");
+}
+
 }  // namespace annals
