@@ -10,11 +10,13 @@
 // Rules (differences from Commit):
 //  * Relations must be new: a relation id that already exists in the store, or twice in
 //    the load, is INVALID_ARGUMENT (change existing relations with Commit/Ingest). An
-//    empty id is assigned ("r" + counter), as Commit does.
+//    empty id is assigned ("r" + counter), as Commit does. A repeat within the load is
+//    found on the sorted keys, so it is reported by a later Add or by Finish().
 //  * Entities and documents may be new or new versions of existing ones; one identical
 //    to its current version is not written (counted as unchanged), as with Commit.
 //  * Every subject/object/document named by a relation must exist in the store or in the
-//    load; retractions and request ids are not supported.
+//    load (checked by Finish(), on the ids gathered from the sorted index keys);
+//    retractions and request ids are not supported.
 //
 // Atomicity and visibility:
 //  * The loader takes the store's commit lock when it is created and holds it until

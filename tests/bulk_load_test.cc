@@ -331,5 +331,122 @@ TEST_F(BulkLoadTest, RefusesExistingRelationsAndMissingEntitiesAndWritesNothing)
   EXPECT_FALSE(store->GetRelation("r3", 3)->has_value());
 }
 
+// Repeats are found on the sorted keys: within one spill, across spills, and between an
+// explicit id of the counter's form and an assigned one. Each is refused, naming the id,
+// and writes nothing.
+TEST_F(BulkLoadTest, RefusesARelationGivenTwiceInOneSpillOrAcrossSpills) {
+  auto store = MustOpen(dir_.Sub("db"));
+  History(*store);
+  auto relation = [](const std::string& id, int year) {
+    RelationRecord r;
+    r.set_id(id);
+    r.set_subject("e0");
+    r.set_predicate("met");
+    r.set_object_id("e1");
+    *r.mutable_valid()->mutable_start() = D(year);
+    return r;
+  };
+  for (size_t spill_bytes : {size_t{64} << 20, size_t{2} << 10}) {
+    SCOPED_TRACE(spill_bytes);
+    BulkLoadOptions options;
+    options.spill_bytes = spill_bytes;  // one spill for everything, or dozens
+    BulkLoader loader(*store, options);
+    ASSERT_TRUE(loader.AddRelation(relation("twice", 2001)).ok());
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(loader.AddRelation(relation("x" + std::to_string(i), 2002)).ok());
+    (void)loader.AddRelation(relation("twice", 2003));  // may already fail, from a spill
+    auto finished = loader.Finish();
+    EXPECT_EQ(finished.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(finished.status().message().find("relation 'twice' appears twice in the load"), std::string::npos)
+        << finished.status();
+  }
+  {
+    // "r3" given explicitly first: the counter skips it. Given after the counter made it: a repeat.
+    BulkLoader loader(*store);
+    ASSERT_TRUE(loader.AddRelation(relation("r3", 2001)).ok());
+    RelationRecord unnamed = relation("", 2001);
+    auto assigned = loader.AddRelation(unnamed);
+    ASSERT_TRUE(assigned.ok());
+    EXPECT_EQ(*assigned, "r4") << "r1 and r2 exist, r3 is taken by the load";
+    ASSERT_TRUE(loader.AddRelation(relation("r4", 2001)).ok());
+    EXPECT_NE(loader.Finish().status().message().find("relation 'r4' appears twice"), std::string::npos);
+  }
+  EXPECT_EQ(store->LatestRevision(), 2);
+  EXPECT_FALSE(store->GetRelation("twice", 2)->has_value());
+}
+
+// The entities named by relations are gathered from the sorted keys of every spill: one
+// named only in an early spill is still checked.
+TEST_F(BulkLoadTest, RefusesAMissingEntityNamedOnlyInAnEarlySpill) {
+  auto store = MustOpen(dir_.Sub("db"));
+  History(*store);
+  BulkLoadOptions options;
+  options.spill_bytes = 2 << 10;
+  BulkLoader loader(*store, options);
+  for (int i = 0; i < 300; ++i) {
+    RelationRecord r;
+    r.set_subject(i == 0 ? "e0" : "e1");
+    r.set_predicate("met");
+    r.set_object_id(i == 0 ? "ghost" : "e2");
+    ASSERT_TRUE(loader.AddRelation(r).ok());
+  }
+  const auto finished = loader.Finish();
+  EXPECT_EQ(finished.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(finished.status().message().find("entity 'ghost' does not exist"), std::string::npos) << finished.status();
+  EXPECT_EQ(store->LatestRevision(), 2);
+}
+
+// Keys that share long prefixes, and ids that are prefixes of other ids, sort as RocksDB
+// orders them (the loader sorts on 16-byte digits): every entity's neighbours and every
+// predicate's relations come back as a brute-force filter of the load finds them.
+TEST_F(BulkLoadTest, SortsKeysSharingLongPrefixes) {
+  auto store = MustOpen(dir_.Sub("db"));
+  const std::string stem(40, 'p');
+  const std::vector<std::string> ids = {stem, stem + "a", stem + "a-b", stem + "a-b-c", stem + "b", "p", "pp", "q"};
+  const std::vector<std::string> predicates = {"x", std::string(30, 'y'), std::string(30, 'y') + "z"};
+  std::mt19937 rng(11);
+  std::vector<RelationRecord> load;
+  {
+    BulkLoader loader(*store);  // one spill: long runs of keys that tie on their first digits
+    for (const auto& id : ids) ASSERT_TRUE(loader.AddEntity(Entity(id, "Entity " + id)).ok());
+    for (int i = 0; i < 500; ++i) {
+      RelationRecord r;
+      r.set_subject(ids[rng() % ids.size()]);
+      r.set_predicate(predicates[rng() % predicates.size()]);
+      r.set_object_id(ids[rng() % ids.size()]);
+      *r.mutable_valid()->mutable_start() = D(1990 + static_cast<int>(rng() % 30));
+      auto id = loader.AddRelation(r);
+      ASSERT_TRUE(id.ok()) << id.status();
+      r.set_id(*id);
+      load.push_back(r);
+    }
+    auto finished = loader.Finish();
+    ASSERT_TRUE(finished.ok()) << finished.status();
+  }
+  const int64_t rev = store->LatestRevision();
+  for (const auto& entity : ids) {
+    NeighborQuery q;
+    q.entity_id = entity;
+    auto page = store->Neighbors(q, rev, 1000);
+    ASSERT_TRUE(page.ok()) << page.status();
+    std::vector<std::string> got, want;
+    for (const auto& hit : page->hits) got.push_back(hit.relation.id() + (hit.outgoing ? ">" : "<"));
+    for (const auto& r : load) {
+      if (r.subject() == entity) want.push_back(r.id() + ">");
+      if (r.object_id() == entity) want.push_back(r.id() + "<");
+    }
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want) << entity;
+  }
+  for (const auto& predicate : predicates) {
+    RelationFilter f;
+    f.predicate = predicate;
+    std::vector<RelationRecord> want;
+    for (const auto& r : load)
+      if (r.predicate() == predicate) want.push_back(r);
+    EXPECT_EQ(AllIds(*store, f, rev), Ids(want)) << predicate;
+  }
+}
+
 }  // namespace
 }  // namespace annals::storage
