@@ -1,6 +1,8 @@
 #include "service/request_validation.h"
 
+#include <array>
 #include <cmath>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "service/grpc_status.h"
@@ -93,12 +95,22 @@ std::string FieldPath::str() const {
   return out;
 }
 
+namespace {
+// Which bytes an id may hold: 1 may start it ([a-z0-9]), 2 may only follow ([._:-]).
+constexpr std::array<uint8_t, 256> kIdBytes = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = 1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = 1;
+  for (char c : {'.', '_', ':', '-'}) t[static_cast<uint8_t>(c)] = 2;
+  return t;
+}();
+}  // namespace
+
 bool IsValidId(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(id[0])) return false;
+  if (kIdBytes[static_cast<uint8_t>(id[0])] != 1) return false;
   for (char c : id)
-    if (!lower_or_digit(c) && c != '.' && c != '_' && c != ':' && c != '-') return false;
+    if (kIdBytes[static_cast<uint8_t>(c)] == 0) return false;
   return true;
 }
 

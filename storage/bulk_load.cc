@@ -40,7 +40,7 @@ class KvBuffer {
     const size_t need = k.size() + v.size();
     if (blocks_.empty() || used_ + need > block_size_) {
       block_size_ = std::max(kBlockBytes, need);
-      blocks_.push_back(std::make_unique<char[]>(block_size_));
+      blocks_.emplace_back(new char[block_size_]);  // not make_unique: that zeroes the block first
       used_ = 0;
       bytes_ += block_size_;
     }
