@@ -43,6 +43,11 @@ RocksSetup RocksSetupFor(const StoreOptions& options) {
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
+  // A WAL file is deleted only when every family has flushed what it holds. Rarely written
+  // families (meta, requests) kept them all alive: after 4.6M relations through Ingest the
+  // database held 2.5 GB of WAL next to 0.9 GB of tables, all of it replayed at the next
+  // start. Past this size RocksDB flushes the families that pin the oldest WAL file.
+  db_options.max_total_wal_size = uint64_t{512} << 20;
   // Tickers (block-cache hits and misses, ...) for Store::Properties and the metrics
   // endpoint; timers stay off, they cost more.
   db_options.statistics = rocksdb::CreateDBStatistics();
