@@ -19,9 +19,10 @@ struct RocksSetup {
 
 RocksSetup RocksSetupFor(const StoreOptions& options);
 
-// Read options for an iterator over a version family (entities, documents, relations)
-// that crosses record ids: those families have a prefix extractor, and without
-// total_order_seek RocksDB would only promise correct results inside one id.
+// Read options for an iterator that crosses record ids in a version family (entities,
+// documents, relations) or entity ids in an edge family (out, in): those families have a
+// prefix extractor, and without total_order_seek RocksDB only promises correct results
+// inside one prefix.
 rocksdb::ReadOptions TotalOrderRead();
 
 }  // namespace annals::storage

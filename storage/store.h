@@ -216,6 +216,8 @@ class Store {
     uint64_t block_cache_capacity = 0;  // rocksdb.block-cache-capacity
     uint64_t block_cache_hits = 0;      // statistics ticker BLOCK_CACHE_HIT (0 without statistics)
     uint64_t block_cache_misses = 0;    // statistics ticker BLOCK_CACHE_MISS
+    uint64_t prefix_filter_skips = 0;   // ticker BLOOM_FILTER_PREFIX_USEFUL: table files a
+                                        // prefix filter kept a seek out of
     bool has_statistics = false;        // whether the hit and miss counters are kept
   };
   Figures Properties() const;

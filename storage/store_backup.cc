@@ -70,6 +70,7 @@ Store::Figures Store::Properties() const {
     f.has_statistics = true;
     f.block_cache_hits = stats->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     f.block_cache_misses = stats->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+    f.prefix_filter_skips = stats->getTickerCount(rocksdb::BLOOM_FILTER_PREFIX_USEFUL);
   }
   return f;
 }

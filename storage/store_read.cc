@@ -47,6 +47,9 @@ absl::Status Store::ScanIndex(Cf family, const std::string& from, const std::str
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(until);
   if (!until.empty()) ro.iterate_upper_bound = &upper;
+  // An out/in scan stays inside one entity (`from` and `until` share its id), so the
+  // entity-prefix filters may skip every table file without it (rocks_options.cc).
+  ro.prefix_same_as_start = family == Cf::kOut || family == Cf::kIn;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
   for (it->Seek(from); it->Valid(); it->Next()) {
     const std::string_view k(it->key().data(), it->key().size());

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "storage/key_codec.h"
+#include "storage/rocks_options.h"
 #include "storage/name_folding.h"
 #include "storage/record.pb.h"
 #include "storage/rocks_status.h"
@@ -164,7 +165,7 @@ class Verifier {
   }
 
   std::unique_ptr<rocksdb::Iterator> Iter(Cf family) {
-    return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
+    return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(TotalOrderRead(), cf(family)));
   }
 
   absl::Status ReadMeta() {

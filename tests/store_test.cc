@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "tests/support/dates.h"
 #include "tests/support/reference_filter.h"
 
@@ -483,6 +484,54 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
       ASSERT_EQ(got, want) << "neighbors of " << p << " at rev " << rev;
     }
   }
+}
+
+// The out/in families filter table files on the entity id (rocks_options.cc). Three
+// rounds of writes, each closed by a reopen (which flushes it to its own table file),
+// give files that hold some entities and not others, with ids that are prefixes of one
+// another ("s0" and "s01"). Every scan must still see exactly its entity's edges, and a
+// scan of an entity written in one round only must skip the other rounds' files.
+TEST_F(StoreTest, EdgeScansSkipTableFilesWithoutTheEntityAndMissNothing) {
+  AddBasics();
+  std::map<std::string, std::set<std::string>> expected;  // entity -> "relation>" / "relation<"
+  for (int round = 0; round < 3; ++round) {
+    WriteSet w;
+    for (const std::string subject : {absl::StrCat("s", round), absl::StrCat("s", round, "1")}) {
+      w.entities.push_back(Entity(subject, "subject " + subject));
+      for (int i = 0; i < 3; ++i) {
+        const std::string id = absl::StrCat(subject, "-r", i);
+        w.relations.push_back(Relation(id, subject, absl::StrCat("p", i), "russia", D(2010 + i, 3), D(2010 + i, 3)));
+        expected[subject].insert(id + ">");
+        expected["russia"].insert(id + "<");
+      }
+      const std::string back = subject + "-back";
+      w.relations.push_back(Relation(back, "russia", "answers", subject, D(2012), D(2012)));
+      expected["russia"].insert(back + ">");
+      expected[subject].insert(back + "<");
+    }
+    MustCommit(w);
+    Reopen();
+  }
+  const int64_t rev = store_->LatestRevision();
+  const uint64_t skips_before = store_->Properties().prefix_filter_skips;
+  for (const auto& [entity, want] : expected) {
+    NeighborQuery q;
+    q.entity_id = entity;
+    auto got = store_->Neighbors(q, rev, 1000);
+    ASSERT_TRUE(got.ok()) << got.status();
+    std::set<std::string> ids;
+    for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
+    EXPECT_EQ(ids, want) << entity;
+  }
+  // s0 is in round 0's files only: its out and in scans skip rounds 1 and 2 (four files).
+  EXPECT_GE(store_->Properties().prefix_filter_skips - skips_before, 4u);
+  // Paging inside one entity's edges, one relation per page.
+  RelationFilter f;
+  f.object_id = "russia";
+  EXPECT_EQ(ListIds(f, rev, 1).size(), 18u);
+  f = RelationFilter();
+  f.subject = "s1";
+  EXPECT_EQ(ListIds(f, rev, 1), (std::vector<std::string>{"s1-r0", "s1-r1", "s1-r2"}));
 }
 
 TEST_F(StoreTest, EverythingSurvivesReopen) {
