@@ -151,6 +151,10 @@ class LiveCollector final : public prometheus::Collectable {
                         static_cast<double>(f.memtable_bytes)));
     out.push_back(Gauge("annals_rocksdb_estimated_keys", "estimated keys in all column families (rocksdb.estimate-num-keys)",
                         static_cast<double>(f.estimated_keys)));
+    out.push_back(Gauge("annals_rocksdb_table_readers_bytes",
+                        "index and filter blocks held by open table files, outside the block cache "
+                        "(rocksdb.estimate-table-readers-mem)",
+                        static_cast<double>(f.table_reader_bytes)));
     out.push_back(Gauge("annals_rocksdb_block_cache_usage_bytes", "bytes held by the block cache",
                         static_cast<double>(f.block_cache_usage)));
     out.push_back(Gauge("annals_rocksdb_block_cache_capacity_bytes", "block cache capacity",

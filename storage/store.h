@@ -212,6 +212,8 @@ class Store {
     uint64_t live_sst_bytes = 0;        // rocksdb.live-sst-files-size
     uint64_t memtable_bytes = 0;        // rocksdb.cur-size-all-mem-tables
     uint64_t estimated_keys = 0;        // rocksdb.estimate-num-keys
+    uint64_t table_reader_bytes = 0;    // rocksdb.estimate-table-readers-mem: index and
+                                        // filter blocks, held outside the block cache
     uint64_t block_cache_usage = 0;     // rocksdb.block-cache-usage (shared cache: once)
     uint64_t block_cache_capacity = 0;  // rocksdb.block-cache-capacity
     uint64_t block_cache_hits = 0;      // statistics ticker BLOCK_CACHE_HIT (0 without statistics)

@@ -61,6 +61,7 @@ Store::Figures Store::Properties() const {
   f.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
   f.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
   f.estimated_keys = sum(rocksdb::DB::Properties::kEstimateNumKeys);
+  f.table_reader_bytes = sum(rocksdb::DB::Properties::kEstimateTableReadersMem);
   // Every column family shares one block cache (store_open.cc): read it once.
   if (!handles_.empty()) {
     db_->GetIntProperty(handles_[0], rocksdb::DB::Properties::kBlockCacheUsage, &f.block_cache_usage);

@@ -375,6 +375,7 @@ TEST(MetricsTest, CountsCallsRowsAndReportsStoreFigures) {
   // The backup flushed the memtables: table files exist now.
   EXPECT_GT(Sample(text, "annals_rocksdb_live_sst_bytes"), 0);
   EXPECT_GE(Sample(text, "annals_rocksdb_memtable_bytes"), 0);
+  EXPECT_GT(Sample(text, "annals_rocksdb_table_readers_bytes"), 0);
   EXPECT_GT(Sample(text, "annals_rocksdb_block_cache_capacity_bytes"), 0);
   EXPECT_GE(Sample(text, "annals_rocksdb_block_cache_hits_total"), 0);
   EXPECT_GE(Sample(text, "annals_rocksdb_block_cache_misses_total"), 0);
