@@ -226,21 +226,26 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(query.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
     ASSIGN_OR_RETURN(int limit, PageSize("limit", request->limit(), kDefaultNeighbors));
     ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
-    ASSIGN_OR_RETURN(auto self, store->GetEntity(query.entity_id, rev));
-    if (!self)
-      return absl::NotFoundError(absl::StrCat("entity_id: entity '", query.entity_id, "' does not exist at revision ", rev));
     ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, limit));
-    // Each neighbour entity loaded once, all of them in one pass over the store.
+    // The entity itself and each neighbour entity, each once, in one pass over the store
+    // (one iterator: creating it cost as much as a seek). The entity's own existence is
+    // checked here too, after the scan: at a fixed revision the order does not matter.
     absl::flat_hash_map<std::string, size_t> slot_of;
-    std::vector<std::string> others;
+    std::vector<std::string> others = {query.entity_id};
+    slot_of.emplace(query.entity_id, 0);
+    bool self_is_neighbor = false;  // a relation from the entity to itself
     for (const auto& hit : page.hits) {
       const std::string& other = hit.outgoing ? hit.relation.object_id() : hit.relation.subject();
+      self_is_neighbor |= other == query.entity_id;
       if (!other.empty() && slot_of.emplace(other, others.size()).second) others.push_back(other);
     }
     ASSIGN_OR_RETURN(auto loaded, store->GetEntities(others, rev));
+    if (!loaded[0])
+      return absl::NotFoundError(absl::StrCat("entity_id: entity '", query.entity_id, "' does not exist at revision ", rev));
     std::vector<v1::Entity> entities(loaded.size());
-    for (size_t i = 0; i < loaded.size(); ++i)
+    for (size_t i = 1; i < loaded.size(); ++i)
       if (loaded[i]) entities[i] = ToApi(*loaded[i]);
+    if (self_is_neighbor) entities[0] = ToApi(*loaded[0]);
     for (const auto& hit : page.hits) {
       auto* n = response->add_neighbors();
       *n->mutable_relation() = ToApi(hit.relation);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "annals/v1/ingest.grpc.pb.h"
@@ -399,6 +400,16 @@ TEST_F(ServiceTest, NeighborsCarryTheEntityAtTheOtherEnd) {
   req.set_entity_id("russia");
   req.set_direction(static_cast<v1::Direction>(7));
   EXPECT_EQ(query_->Neighbors(Ctx().get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A relation from an entity to itself: the entity is its own neighbour, once each way.
+  ASSERT_TRUE(PutOne(Relation("russia", "reorganised", "russia")).ok());
+  req.set_direction(v1::BOTH);
+  req.set_limit(10);
+  resp.Clear();
+  ASSERT_TRUE(query_->Neighbors(Ctx().get(), req, &resp).ok());
+  std::multiset<std::string> self;
+  for (const auto& n : resp.neighbors())
+    if (n.relation().predicate() == "reorganised") self.insert(v1::Direction_Name(n.direction()) + " " + n.neighbor().label());
+  EXPECT_EQ(self, (std::multiset<std::string>{"IN Russia", "OUT Russia"}));
 }
 
 TEST_F(ServiceTest, BatchGetAndSearchEntities) {
