@@ -116,6 +116,12 @@ def main():
              f"storage side alone {fmt_ratio(ratio(r_bulk, r_pg))}). "
              f"Online `Ingest` / PostgreSQL: {fmt_ratio(ratio(r_ing, r_pg))}.")
     L.append("")
+    runs = [f"{label} {', '.join(r['runs'].split(','))} s" for label, r in (("`annals import --bulk`", bulkcli), ("PostgreSQL", pgl))
+            if r and "," in r.get("runs", "")]
+    if runs:
+        L.append("The two short loads were each timed several times, each into a fresh database; the tables "
+                 "give the median run (" + "; ".join(runs) + ").")
+        L.append("")
     L.append("All rates count relations over the whole load, entities included "
              "(the Ingest driver also reports relations-only rate: "
              f"{fmt_int(num(ing.get('relation_rate')) if ing else None)}/s; ceiling "
