@@ -2,8 +2,11 @@
 #include "storage/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 
 #include "absl/strings/str_cat.h"
+#include "storage/rocks_options.h"
 #include "tests/support/dates.h"
 #include "tests/support/reference_filter.h"
 
@@ -532,6 +535,63 @@ TEST_F(StoreTest, EdgeScansSkipTableFilesWithoutTheEntityAndMissNothing) {
   f = RelationFilter();
   f.subject = "s1";
   EXPECT_EQ(ListIds(f, rev, 1), (std::vector<std::string>{"s1-r0", "s1-r1", "s1-r2"}));
+}
+
+// A database whose out/in tables were written before those families had a prefix
+// extractor: RocksDB keeps each table's extractor name and must not filter such tables
+// with the new one. Round 0 is flushed by a plain RocksDB open with the old options (no
+// extractor, whole-key filters), round 1 by a Store; both rounds must be found.
+TEST_F(StoreTest, EdgeTablesWrittenWithoutThePrefixExtractorAreStillRead) {
+  AddBasics();
+  std::map<std::string, std::set<std::string>> expected;
+  auto write_round = [&](int round) {
+    WriteSet w;
+    const std::string subject = absl::StrCat("old", round);
+    w.entities.push_back(Entity(subject, "subject " + subject));
+    for (int i = 0; i < 2; ++i) {
+      const std::string id = absl::StrCat(subject, "-r", i);
+      w.relations.push_back(Relation(id, subject, "p", "russia", D(2011, 1 + i), D(2011, 1 + i)));
+      expected[subject].insert(id + ">");
+      expected["russia"].insert(id + "<");
+    }
+    MustCommit(w);
+  };
+  write_round(0);
+  store_.reset();  // the round stays in the WAL: closing does not flush
+  {
+    RocksSetup setup = RocksSetupFor(StoreOptions());
+    for (auto& family : setup.families) {
+      if (family.name != CfName(Cf::kOut) && family.name != CfName(Cf::kIn)) continue;
+      rocksdb::BlockBasedTableOptions table;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      family.options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+      family.options.prefix_extractor.reset();
+      family.options.memtable_prefix_bloom_size_ratio = 0;
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status opened = rocksdb::DB::Open(setup.db, dir_.Sub("db"), setup.families, &handles, &raw);
+    ASSERT_TRUE(opened.ok()) << opened.ToString();  // recovery flushed round 0 with the old options
+    rocksdb::TablePropertiesCollection tables;
+    ASSERT_TRUE(raw->GetPropertiesOfAllTables(handles[static_cast<int>(Cf::kOut)], &tables).ok());
+    ASSERT_FALSE(tables.empty());
+    for (const auto& [file, properties] : tables) EXPECT_EQ(properties->prefix_extractor_name, "nullptr") << file;
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  Reopen();
+  write_round(1);
+  Reopen();  // round 1 flushed with the prefix extractor
+  const int64_t rev = store_->LatestRevision();
+  for (const auto& [entity, want] : expected) {
+    NeighborQuery q;
+    q.entity_id = entity;
+    auto got = store_->Neighbors(q, rev, 100);
+    ASSERT_TRUE(got.ok()) << got.status();
+    std::set<std::string> ids;
+    for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
+    EXPECT_EQ(ids, want) << entity;
+  }
 }
 
 TEST_F(StoreTest, EverythingSurvivesReopen) {
