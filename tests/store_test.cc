@@ -81,6 +81,19 @@ class StoreTest : public ::testing::Test {
     }
     return ids;
   }
+  // Every entity's neighbours at `rev`, as "relation>" (outgoing) and "relation<"
+  // (incoming), equal `expected`.
+  void ExpectNeighbors(const std::map<std::string, std::set<std::string>>& expected, int64_t rev) {
+    for (const auto& [entity, want] : expected) {
+      NeighborQuery q;
+      q.entity_id = entity;
+      auto got = store_->Neighbors(q, rev, 1000);
+      ASSERT_TRUE(got.ok()) << got.status();
+      std::set<std::string> ids;
+      for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
+      EXPECT_EQ(ids, want) << entity;
+    }
+  }
   // Two states and a person, committed as revision 1.
   void AddBasics() {
     WriteSet w;
@@ -517,15 +530,7 @@ TEST_F(StoreTest, EdgeScansSkipTableFilesWithoutTheEntityAndMissNothing) {
   }
   const int64_t rev = store_->LatestRevision();
   const uint64_t skips_before = store_->Properties().prefix_filter_skips;
-  for (const auto& [entity, want] : expected) {
-    NeighborQuery q;
-    q.entity_id = entity;
-    auto got = store_->Neighbors(q, rev, 1000);
-    ASSERT_TRUE(got.ok()) << got.status();
-    std::set<std::string> ids;
-    for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
-    EXPECT_EQ(ids, want) << entity;
-  }
+  ExpectNeighbors(expected, rev);
   // s0 is in round 0's files only: its out and in scans skip rounds 1 and 2 (four files).
   EXPECT_GE(store_->Properties().prefix_filter_skips - skips_before, 4u);
   // Paging inside one entity's edges, one relation per page.
@@ -583,15 +588,7 @@ TEST_F(StoreTest, EdgeTablesWrittenWithoutThePrefixExtractorAreStillRead) {
   write_round(1);
   Reopen();  // round 1 flushed with the prefix extractor
   const int64_t rev = store_->LatestRevision();
-  for (const auto& [entity, want] : expected) {
-    NeighborQuery q;
-    q.entity_id = entity;
-    auto got = store_->Neighbors(q, rev, 100);
-    ASSERT_TRUE(got.ok()) << got.status();
-    std::set<std::string> ids;
-    for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
-    EXPECT_EQ(ids, want) << entity;
-  }
+  ExpectNeighbors(expected, rev);
 }
 
 TEST_F(StoreTest, EverythingSurvivesReopen) {
