@@ -140,6 +140,23 @@ class KvBuffer {
 // The buffers of every column family, filled together and written out together.
 using FamilyBuffers = std::array<KvBuffer, static_cast<size_t>(Cf::kCount)>;
 
+// A list of ids, each ended by 00 (what a spill gathers from its sorted keys), read front
+// to back: Next() moves `id` to the next one, false at the end.
+struct IdListReader {
+  std::string_view rest, id;
+  bool Next() {
+    if (rest.empty()) return false;
+    const size_t end = rest.find('\0');
+    id = rest.substr(0, end);
+    rest.remove_prefix(end + 1);
+    return true;
+  }
+};
+
+absl::Status RelationGivenTwice(std::string_view id) {
+  return absl::InvalidArgumentError(absl::StrCat("relation '", std::string(id), "' appears twice in the load"));
+}
+
 }  // namespace
 
 // Everything of BulkLoader that touches Store's private state goes through these; Store
@@ -393,7 +410,7 @@ class BulkLoader::Impl {
     }
     for (Cf family : {Cf::kOut, Cf::kIn, Cf::kByDocument}) {
       auto& into = family == Cf::kByDocument ? referenced_documents_ : referenced_entities_;
-      ForEachId(named[static_cast<int>(family)], [&](std::string_view id) { into.emplace(id); });
+      for (IdListReader ids{named[static_cast<int>(family)], {}}; ids.Next();) into.emplace(ids.id);
     }
     if (!relation_ids.empty()) relation_id_runs_.push_back(std::move(relation_ids));
     return absl::OkStatus();
@@ -403,8 +420,7 @@ class BulkLoader::Impl {
     if (family == Cf::kRelations)
       return [relation_ids, last = std::string_view()](std::string_view k) mutable -> absl::Status {
         const std::string_view id = k.substr(0, k.size() - 9);  // id 00 | ~rev(8)
-        if (id == last)
-          return absl::InvalidArgumentError(absl::StrCat("relation '", std::string(id), "' appears twice in the load"));
+        if (id == last) return RelationGivenTwice(id);
         last = id;  // the key stays in the buffer until the file is written
         relation_ids->append(id.data(), id.size()).push_back('\0');
         return absl::OkStatus();
@@ -418,31 +434,13 @@ class BulkLoader::Impl {
       };
     return nullptr;
   }
-  template <typename Visit>
-  static void ForEachId(std::string_view ids, Visit&& visit) {
-    for (size_t at = 0; at < ids.size();) {
-      const size_t end = ids.find('\0', at);
-      visit(ids.substr(at, end - at));
-      at = end + 1;
-    }
-  }
   // A relation given in two spills: each spill's ids are in order, so one merge finds it.
   absl::Status CheckRelationIdsAcrossSpills() const {
     if (relation_id_runs_.size() < 2) return absl::OkStatus();
-    struct Cursor {
-      std::string_view rest, id;
-      bool Next() {
-        if (rest.empty()) return false;
-        const size_t end = rest.find('\0');
-        id = rest.substr(0, end);
-        rest.remove_prefix(end + 1);
-        return true;
-      }
-    };
-    auto later = [](const Cursor& a, const Cursor& b) { return a.id > b.id; };
-    std::vector<Cursor> heap;
+    auto later = [](const IdListReader& a, const IdListReader& b) { return a.id > b.id; };
+    std::vector<IdListReader> heap;
     for (const auto& run : relation_id_runs_) {
-      Cursor c{run, {}};
+      IdListReader c{run, {}};
       if (c.Next()) heap.push_back(c);
     }
     std::make_heap(heap.begin(), heap.end(), later);
@@ -450,9 +448,8 @@ class BulkLoader::Impl {
     bool any = false;
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end(), later);
-      Cursor& c = heap.back();
-      if (any && c.id == last)
-        return absl::InvalidArgumentError(absl::StrCat("relation '", std::string(c.id), "' appears twice in the load"));
+      IdListReader& c = heap.back();
+      if (any && c.id == last) return RelationGivenTwice(c.id);
       last = c.id;
       any = true;
       if (c.Next())
