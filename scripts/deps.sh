@@ -14,6 +14,7 @@ PACKAGES=(
   prometheus-cpp-dev python3-yaml
   libssl-dev openssl
   libjemalloc-dev
+  zlib1g-dev
 )
 # The fuzz build (tests/fuzz/, -DANNALS_FUZZ=ON) needs clang and its libFuzzer runtime;
 # ANNALS_FUZZ=1 scripts/deps.sh adds them (fuzz_smoke is skipped without them).

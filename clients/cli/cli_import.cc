@@ -21,15 +21,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_cat.h"
 #include "clients/cli/cli_commands.h"
 #include "clients/cli/cli_format.h"
+#include "clients/cli/line_reader.h"
 #include "clients/cli/tsv_rows.h"
 #include "service/digest.h"
 #include "service/jsonl_reader.h"
@@ -77,6 +78,9 @@ class Progress {
 struct Totals {
   int64_t rows = 0, written = 0, unchanged = 0, rejected = 0, batches = 0, replayed = 0, revision = 0;
   double seconds = 0;
+  // A file that could not be read to its end: which, the error, and the last line taken.
+  std::string stopped_file, stopped_error;
+  int stopped_taken_through = 0;
 };
 
 // "relations[3].valid.end" -> {"relations", 3}; {"", -1} when the path names no item.
@@ -182,28 +186,32 @@ class TsvConverter {
   absl::flat_hash_map<uint64_t, int> occurrences_;
 };
 
-// Reads every file, line by line, into batches of o.batch_size items and hands each to
-// `send` (false: stop, the sink is broken). Bad lines are reported and counted.
+// Reads every file (plain or gzip, clients/cli/line_reader.h), line by line, into batches of
+// o.batch_size items and hands each to `send` (false: stop, the sink is broken). Bad lines are
+// reported and counted. A file that cannot be read to its end stops the import: the batches
+// handed out before stay handed out (for Ingest: committed), the batch being filled is
+// dropped, and the message says up to which line the file was taken; false is returned, so
+// --bulk commits nothing.
 bool ReadFiles(const ImportOptions& o, TsvConverter& tsv, Totals& totals, bool& failed,
                const std::function<bool(service::JsonlBatch, const std::string&)>& send) {
   bool broken = false;
   for (const auto& path : o.files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      std::cerr << "annals: " << path << ": cannot open\n";
+    auto reader = LineReader::Open(path);
+    if (!reader.ok()) {
+      std::cerr << "annals: " << reader.status().message() << "\n";
       failed = true;
       continue;
     }
-    std::error_code ec;
-    Progress progress(std::filesystem::file_size(path, ec));
+    LineReader& in = **reader;
+    Progress progress(in.file_size());
     const int64_t rows_before = totals.rows;  // the progress line counts this file's rows
     service::JsonlBatch batch;
     std::string line;
     int line_number = 0;
-    uint64_t bytes = 0;
-    while (std::getline(in, line)) {
+    int taken_through = 0;  // the last line of the last batch handed to `send`
+    int64_t rows_taken = totals.rows;  // totals.rows at that point
+    while (in.Next(&line)) {
       ++line_number;
-      bytes += line.size() + 1;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       ++totals.rows;
       absl::Status read;
@@ -232,12 +240,23 @@ bool ReadFiles(const ImportOptions& o, TsvConverter& tsv, Totals& totals, bool& 
           broken = true;
           break;
         }
+        taken_through = line_number;
+        rows_taken = totals.rows;
         batch = service::JsonlBatch();
-        progress.Update(bytes, totals.rows - rows_before);
+        progress.Update(in.file_bytes_read(), totals.rows - rows_before);
       }
     }
+    if (!broken && !in.status().ok()) {
+      // Not a clean end: what is in `batch` may come from damaged data; it is not sent.
+      std::cerr << "annals: " << in.status().message() << "\n";
+      totals.rows = rows_taken;
+      totals.stopped_file = path;
+      totals.stopped_error = std::string(in.status().message());
+      totals.stopped_taken_through = taken_through;
+      broken = true;
+    }
     if (!broken && !send(std::move(batch), path)) broken = true;
-    progress.Update(bytes, totals.rows - rows_before, /*last=*/true);
+    progress.Update(in.file_bytes_read(), totals.rows - rows_before, /*last=*/true);
     totals.seconds += progress.seconds();
     if (broken) break;
   }
@@ -262,13 +281,20 @@ void PrintTotals(const Totals& totals, bool json, const std::string& extra_json,
     std::cout << "{\"rows\":" << totals.rows << ",\"written\":" << totals.written << ",\"unchanged\":" << totals.unchanged
               << ",\"rejected\":" << totals.rejected << ",\"batches\":" << totals.batches
               << ",\"alreadyImportedBatches\":" << totals.replayed << ",\"revision\":" << totals.revision
-              << ",\"seconds\":" << totals.seconds << ",\"rowsPerSecond\":" << static_cast<int64_t>(rate) << extra_json
-              << "}\n";
+              << ",\"seconds\":" << totals.seconds << ",\"rowsPerSecond\":" << static_cast<int64_t>(rate) << extra_json;
+    if (!totals.stopped_file.empty())
+      std::cout << ",\"stopped\":{\"file\":" << nlohmann::json(totals.stopped_file).dump()
+                << ",\"takenThroughLine\":" << totals.stopped_taken_through
+                << ",\"error\":" << nlohmann::json(totals.stopped_error).dump() << "}";
+    std::cout << "}\n";
   } else {
     std::cout << "imported " << totals.rows << " rows in " << totals.batches << " batches: " << totals.written
               << " written, " << totals.unchanged << " unchanged, " << totals.rejected << " rejected, "
               << totals.replayed << " batches already imported; revision " << totals.revision << "\n";
     if (!extra_text.empty()) std::cout << extra_text << "\n";
+    if (!totals.stopped_file.empty())
+      std::cout << "stopped: " << totals.stopped_file << " could not be read to its end; taken up to line "
+                << totals.stopped_taken_through << "; mend it and run the same import again (nothing is written twice)\n";
     char buf[96];
     std::snprintf(buf, sizeof buf, "%.1f s, %.0f rows/s\n", totals.seconds, rate);
     std::cout << buf;
@@ -415,7 +441,11 @@ int ImportBulk(const ImportOptions& o, bool json) {
     totals.rows = read_totals.rows;
     totals.rejected += read_totals.rejected;
     failed = failed || read_failed;
-    if (load_error.ok() && !whole) load_error = absl::AbortedError("the files could not all be read");
+    if (load_error.ok() && !whole)
+      load_error = absl::AbortedError(read_totals.stopped_file.empty()
+                                          ? "the files could not all be read"
+                                          : absl::StrCat(read_totals.stopped_file, " could not be read to its end (",
+                                                         read_totals.stopped_error, ")"));
     if (load_error.ok()) {
       auto stats = loader.Finish();
       if (stats.ok()) {
