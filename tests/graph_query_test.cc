@@ -1,5 +1,6 @@
 // Graph queries on a real RocksDB: hand-built graphs with worked answers, and ICEWS14
-// (../shared/data) against an independent brute-force search written here.
+// (data/icews14, shipped with the repository) against an independent brute-force search
+// written here.
 #include "storage/graph_query.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "clients/cli/line_reader.h"
 #include "storage/relation_views.h"
 #include "tests/support/dates.h"
 #include "tests/support/temp_dir.h"
@@ -285,14 +287,8 @@ TEST_F(GraphTest, ConflictsAreClaimsFromDifferentSourcesThatCannotAllBeRight) {
 
 // --- ICEWS14 against brute force ---------------------------------------------------------
 
-std::filesystem::path SharedData() {
-  for (auto dir = std::filesystem::current_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (std::filesystem::exists(dir / "shared/data/icews14/train.tsv")) return dir / "shared/data";
-    if (dir == dir.parent_path()) break;
-  }
-  const std::filesystem::path beside_repo = std::filesystem::path(ANNALS_SOURCE_DIR) / "../shared/data";
-  return std::filesystem::exists(beside_repo / "icews14/train.tsv") ? beside_repo : std::filesystem::path();
-}
+// The ICEWS14 train file as the repository ships it (data/README.md).
+const std::filesystem::path kIcews14Train = std::filesystem::path(ANNALS_SOURCE_DIR) / "data/icews14/train.tsv.gz";
 
 struct IcewsEdge {
   int subject, object;
@@ -303,18 +299,19 @@ struct IcewsEdge {
 class IcewsTest : public GraphTest {
  protected:
   // Loads the first `rows` events of ICEWS14 with its own parser: entity ids are "e" + the
-  // name's index, so the store and the brute force share nothing but the triples.
+  // name's index, so the store and the brute force share nothing but the triples. The data
+  // ships with the repository: a missing file fails the test (callers wrap the call in
+  // ASSERT_NO_FATAL_FAILURE, so the test body stops there).
   void Load(int rows) {
-    const auto data = SharedData();
-    if (data.empty()) GTEST_SKIP() << "../shared/data/icews14 not found; skipping the ICEWS14 comparison";
-    std::ifstream in(data / "icews14/train.tsv");
+    auto in = annals::cli::LineReader::Open(kIcews14Train.string());
+    ASSERT_TRUE(in.ok()) << in.status();
     std::map<std::string, int> index;
     auto id_of = [&](const std::string& name) {
       auto [it, added] = index.try_emplace(name, static_cast<int>(index.size()));
       return it->second;
     };
     std::string line;
-    while (static_cast<int>(edges_.size()) < rows && std::getline(in, line)) {
+    while (static_cast<int>(edges_.size()) < rows && (*in)->Next(&line)) {
       std::vector<std::string> cols;
       size_t start = 0;
       for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
@@ -324,6 +321,8 @@ class IcewsTest : public GraphTest {
       const int y = std::stoi(cols[3].substr(0, 4)), m = std::stoi(cols[3].substr(5, 2)), d = std::stoi(cols[3].substr(8, 2));
       edges_.push_back({id_of(cols[0]), id_of(cols[2]), DayNumber(y, m, d), "ev" + std::to_string(edges_.size())});
     }
+    ASSERT_TRUE((*in)->status().ok()) << (*in)->status();
+    ASSERT_EQ(static_cast<int>(edges_.size()), rows) << kIcews14Train << " has fewer rows than the test reads";
     entities_ = static_cast<int>(index.size());
     std::vector<std::string> ids;
     for (int i = 0; i < entities_; ++i) ids.push_back("e" + std::to_string(i));
@@ -383,7 +382,7 @@ class IcewsTest : public GraphTest {
 };
 
 TEST_F(IcewsTest, FindPathsAgreesWithBruteForceOnIcews14) {
-  Load(20000);
+  ASSERT_NO_FATAL_FAILURE(Load(20000));
   std::mt19937 rng(14);
   QueryBudget budget;
   budget.max_fan_out = 100000;
@@ -441,7 +440,7 @@ TEST_F(IcewsTest, FindPathsAgreesWithBruteForceOnIcews14) {
 }
 
 TEST_F(IcewsTest, TraverseAgreesWithBruteForceOnIcews14) {
-  Load(20000);
+  ASSERT_NO_FATAL_FAILURE(Load(20000));
   std::mt19937 rng(2014);
   QueryBudget budget;
   budget.max_fan_out = 100000;

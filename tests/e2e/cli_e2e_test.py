@@ -13,6 +13,7 @@ documented flags and the seed data, not copied from program output.
 Stdlib only (Python 3.11).
 """
 import argparse
+import gzip
 import json
 import os
 import re
@@ -715,15 +716,52 @@ class EmptyDatabaseTest(CliTestCase):
         self.assertEqual(medea["valid"]["start"], {"year": -431})
 
     def test_18_real_icews14_test_split_imports_completely(self):
-        data = REPO.parent / "shared" / "data" / "icews14" / "test.tsv"
-        if not data.exists():
-            self.skipTest(f"{data} not found")
+        # The shipped, gzip-compressed file: `annals import` reads it as it is.
+        data = REPO / "data" / "icews14" / "test.tsv.gz"
         r = self.ok("import", data, "--format", "icews", "--batch-size", "2000")
         m = SUMMARY_RE.search(r)
         self.assertIsNotNone(m, r)
         self.assertEqual(int(m.group(1)), 8963)
         self.assertEqual(int(m.group(5)), 0, "no row of the real data set is rejected")
         self.assertRegex(r, r"rows/s")
+
+    def test_19_gzip_import_stops_at_a_damaged_member_and_a_rerun_writes_nothing_twice(self):
+        # 60 made-up events in three gzip members (as pigz or bgzip write them), 10 rows a batch.
+        rows = [f"Gzip Actor {i % 7}\tGzip consult\tGzip Actor {(i + 3) % 7}\t2014-03-{1 + i % 28:02d}" for i in range(60)]
+        text = ("\n".join(rows) + "\n").encode()
+        whole = gzip.compress(text[:1000], mtime=0) + gzip.compress(text[1000:2500], mtime=0) + \
+            gzip.compress(text[2500:], mtime=0)
+        path = Path(self.tmp.name) / "events.data"  # the name says nothing of gzip
+        # First a copy cut short in its last member: the batches before the cut are written.
+        path.write_bytes(whole[:-40])
+        before = self.latest_revision()
+        r = self.fails(1, "import", path, "--format", "icews", "--batch-size", "10", json_out=True)
+        summary = json.loads(r.stdout)
+        stopped = summary["stopped"]
+        self.assertEqual(stopped["file"], str(path))
+        self.assertIn("truncated", stopped["error"])
+        self.assertIn(f"{path}: line ", r.stderr)
+        taken = stopped["takenThroughLine"]
+        self.assertGreater(taken, 0)
+        self.assertLess(taken, 60)
+        self.assertEqual(summary["rows"], taken)
+        listed = lambda: {i for i in self.list_ids("--predicate", "Gzip consult") if i.startswith("icews:")}
+        self.assertEqual(len(listed()), taken)
+        # The mended file: only the rest is written; then a third run writes nothing.
+        path.write_bytes(whole)
+        r = self.ok("import", path, "--format", "icews", "--batch-size", "10")
+        self.assertEqual(len(listed()), 60, r)
+        revision = self.latest_revision()
+        self.assertGreater(revision, before)
+        self.ok("import", path, "--format", "icews", "--batch-size", "10")
+        self.assertEqual(self.latest_revision(), revision)
+        # A checksum that fails is an error naming the file and a line.
+        bad = bytearray(gzip.compress(text, mtime=0))
+        bad[-8] ^= 1
+        path.write_bytes(bytes(bad))
+        r = self.fails(1, "import", path, "--format", "icews", "--batch-size", "100")
+        self.assertRegex(r.stderr, rf"{re.escape(str(path))}: line \d+: corrupt gzip data \(incorrect data check\)")
+        self.assertEqual(self.latest_revision(), revision)
 
 
 class SeedDatabaseTest(CliTestCase):
@@ -957,6 +995,16 @@ class BulkImportTest(unittest.TestCase):
         self.assertIn("blk.nowhere", r.stderr)
         self.assertIn("nothing was written", r.stderr)
         self.assertEqual(self.revision_of_stopped_db(), 1, "refused imports take no revision")
+
+        # A gzip file that ends early: nothing of it is written, though its first rows were fine.
+        rows = "".join(json.dumps(r) + "\n" for r in self.graph("blk3", 3)).encode()
+        cut = self.workdir / "cut.jsonl.gz"
+        cut.write_bytes(gzip.compress(rows, mtime=0)[:-12])
+        r = self.cli("import", "--bulk", "--db", self.db, "--batch-size", "1", cut)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{cut}: line ", r.stderr)
+        self.assertIn("nothing was written", r.stderr)
+        self.assertEqual(self.revision_of_stopped_db(), 1, "nothing of the damaged file is there")
 
         # A server on the database sees exactly the first import, indexes included.
         self.server = Server(self.workdir, self.db).start()

@@ -2,11 +2,13 @@
 """Checks the default dataset in data/seed/*.jsonl (issue #6).
 
 Usage, from the repository root:
-    /usr/bin/python3 tests/seed/check_seed_data.py [REPO_ROOT [SEEDS_DIR]] [unittest options]
+    /usr/bin/python3 tests/seed/check_seed_data.py [REPO_ROOT [SEEDS_DIR]] [--spans-only] [unittest options]
 
 REPO_ROOT defaults to the current directory when it holds data/seed, else to the directory two
-levels above this script. SEEDS_DIR (the five source articles) defaults to REPO_ROOT/../shared/seeds;
-when it is absent, the checks that need the article texts are skipped.
+levels above this script. SEEDS_DIR (the five source articles, which the repository does not ship)
+defaults to the environment variable ANNALS_SEEDS_DIR; without either, the checks that need the
+article texts are skipped with that reason. --spans-only runs just those checks and, without the
+texts, prints the reason and exits 77 (CTest's SKIP_RETURN_CODE), so the skip shows as a skip.
 
 Each line of a seed file is one JSON object with exactly one key, "document", "entity" or
 "relation", in the protobuf JSON mapping of annals.v1 (proto/annals/v1/types.proto). Files are read
@@ -14,6 +16,7 @@ in name order, which must be the order in which the articles were published.
 """
 import calendar
 import json
+import os
 import re
 import sys
 import unittest
@@ -44,15 +47,16 @@ COPY_RUN = 12  # words; the same limit as the project's no_copied_text hook
 
 def parse_args(argv):
     pos = [a for a in argv[1:] if not a.startswith("-")]
-    rest = [a for a in argv[1:] if a.startswith("-")]
+    rest = [a for a in argv[1:] if a.startswith("-") and a != "--spans-only"]
     if pos:
         root = Path(pos[0])
     elif (Path.cwd() / "data" / "seed").is_dir():
         root = Path.cwd()
     else:
         root = Path(__file__).resolve().parent.parent.parent
-    seeds = Path(pos[1]) if len(pos) > 1 else root / ".." / "shared" / "seeds"
-    return root.resolve(), seeds.resolve(), [argv[0]] + rest
+    given = pos[1] if len(pos) > 1 else os.environ.get("ANNALS_SEEDS_DIR", "")
+    seeds = Path(given).resolve() if given else None
+    return root.resolve(), seeds, [argv[0]] + rest
 
 
 REPO, SEEDS, UNITTEST_ARGV = parse_args(sys.argv)
@@ -110,7 +114,7 @@ def items(kind, files=None):
 
 def load_articles():
     """Maps document id -> article text (None when the seeds dir is absent)."""
-    if not SEEDS.is_dir():
+    if SEEDS is None or not SEEDS.is_dir():
         return None
     texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
     by_doc = {}
@@ -130,7 +134,10 @@ def load_articles():
 
 
 ARTICLES = load_articles()
-SKIP_NO_SEEDS = f"seed articles not found at {SEEDS}; span and copy checks skipped"
+SKIP_NO_SEEDS = ("ANNALS_SEEDS_DIR is not set: the seed articles are not shipped, so the span and copy "
+                 "checks cannot run" if SEEDS is None else
+                 f"ANNALS_SEEDS_DIR={SEEDS} is not a directory of the seed articles: span and copy checks skipped")
+SPANS_ONLY = "--spans-only" in sys.argv
 
 
 # ---- dates --------------------------------------------------------------------------------
@@ -547,7 +554,7 @@ class SeedData(unittest.TestCase):
 
 def print_counts():
     print(f"seed data: {SEED_DIR}")
-    print(f"seed articles: {SEEDS}" + ("" if ARTICLES is not None else " (absent)"))
+    print(f"seed articles: {SEEDS}" if ARTICLES is not None else f"seed articles: none ({SKIP_NO_SEEDS})")
     tot = [0, 0, 0]
     for f, lines in FILES:
         c = [sum(1 for ln in lines if ln.key == k) for k in ("document", "entity", "relation")]
@@ -560,4 +567,9 @@ def print_counts():
 
 if __name__ == "__main__":
     print_counts()
+    if SPANS_ONLY:
+        if ARTICLES is None:
+            print(f"SKIPPED: {SKIP_NO_SEEDS}")
+            sys.exit(77)
+        UNITTEST_ARGV += ["SeedData.test_11_source_spans_inside_articles", "SeedData.test_16_no_text_copied_from_articles"]
     unittest.main(argv=UNITTEST_ARGV, verbosity=2)
