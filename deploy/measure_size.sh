@@ -2,11 +2,11 @@
 # Measures what sizing needs: bytes on disk per relation and annalsd's peak memory, by
 # loading data/seed (--load) and a TSV of ICEWS-style quadruples through `annals import
 # --format icews` into a fresh database. Usage:
-#   deploy/measure_size.sh [ICEWS_TSV]   (default: ../shared/data/icews14/train.tsv)
+#   deploy/measure_size.sh [ICEWS_TSV]   (default: data/icews14/train.tsv.gz; gzip or plain)
 # Needs the built binaries (scripts/build.sh). Prints one line per figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tsv=${1:-../shared/data/icews14/train.tsv}
+tsv=${1:-data/icews14/train.tsv.gz}
 build=${BUILD_DIR:-build}
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -29,7 +29,7 @@ sst=$(value annals_rocksdb_live_sst_bytes)
 rss_peak_kb=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 kill -TERM "$pid"; wait "$pid" || true
 du_bytes=$(du -sb "$work/db" | cut -f1)
-echo "tsv: $tsv ($(wc -l <"$tsv") lines), import took $(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", (b - a) / 1e9}') s"
+echo "tsv: $tsv ($(gzip -cdf "$tsv" | wc -l) lines), import took $(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", (b - a) / 1e9}') s"
 echo "relations written: $relations; entities written: $entities; revision: $(value annals_revision)"
 per() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", a / b}'; }
 echo "live SST bytes: $sst ($(per "$sst" "$relations") bytes per relation)"

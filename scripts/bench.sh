@@ -32,7 +32,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-DATA_ROOT=${ANNALS_BENCH_DATA:-/work/shared/data}
+# The data sets ship with the repository, gzip-compressed (data/README.md);
+# ANNALS_BENCH_DATA may name another folder laid out the same way (DATASET/PART.tsv.gz).
+DATA_ROOT=${ANNALS_BENCH_DATA:-$ROOT/data}
 if [ "$QUICK" = 1 ]; then
   DATASET=icews14; SECS=${SECS:-3}; WARM=1; YEARS=2013:2014  # windows 2013-14, 2014-15
   [ "$SCALE" = 2 ] || SCALE=0
@@ -95,10 +97,16 @@ record() { echo "$*" >> "$RES"; }
 result() { grep '^RESULT ' | sed 's/^RESULT //'; }
 
 # --- data -------------------------------------------------------------------------------
+# Decompressed once into the work directory: every contender (PostgreSQL's COPY included)
+# reads the same plain files, and no load pays for gzip.
 FILES=""
-for part in train valid test; do FILES+="$DATA_ROOT/$DATASET/$part.tsv,"; done
+mkdir -p "$W/data"
+for part in train valid test; do
+  gzip -cd "$DATA_ROOT/$DATASET/$part.tsv.gz" > "$W/data/$part.tsv"
+  FILES+="$W/data/$part.tsv,"
+done
 FILES=${FILES%,}
-cat "$DATA_ROOT/$DATASET"/{train,valid,test}.tsv > "$W/data1.tsv"
+cat "$W/data"/{train,valid,test}.tsv > "$W/data1.tsv"
 if [ "$SCALE" != 0 ]; then
   # The 10x set, as bench/icews.h builds it: copy k renames every entity "NAME #k".
   awk -F'\t' -v OFS='\t' '{ a[NR] = $0 } END { for (k = 0; k < 10; k++) for (i = 1; i <= NR; i++) {
