@@ -1,6 +1,7 @@
 // annalsd: the Annals server. Flags are listed by `annalsd --help`; each also reads an
 // ANNALS_* environment variable (flag --db -> ANNALS_DB).
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -22,12 +23,17 @@ int main(int argc, char** argv) {
       ->envname("ANNALS_LOAD");
   app.add_flag("--sync", config.store.sync, "fsync the WAL on every commit (survives machine crashes)")
       ->envname("ANNALS_SYNC");
-  app.add_option("--request-id-ttl-hours", ttl_hours, "how long request ids are remembered for retries")
-      ->envname("ANNALS_REQUEST_ID_TTL_HOURS")->check(CLI::PositiveNumber)->capture_default_str();
+  // The two database-wide settings: given, they are proposed to the database at start and
+  // recorded in its commit log when they differ (docs/commit-log.md); not given, the
+  // database keeps what it has (a new one starts with the defaults shown).
+  auto* ttl_option =
+      app.add_option("--request-id-ttl-hours", ttl_hours,
+                     "database setting: how long request ids are remembered for retries")
+          ->envname("ANNALS_REQUEST_ID_TTL_HOURS")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--drain-seconds", drain_seconds, "how long in-flight calls may run after SIGTERM")
       ->envname("ANNALS_DRAIN_SECONDS")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--retain-revisions", config.store.retain_revisions,
-                 "revisions of history kept readable for as-of reads, diffs and watches (0: all)")
+                 "database setting: revisions of history kept readable for as-of reads, diffs and watches (0: all)")
       ->envname("ANNALS_RETAIN_REVISIONS")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--watch-max-lag-revisions", config.diff.watch_max_lag,
                  "end a live Watch that falls this far behind, telling it where to resume (0: never)")
@@ -116,7 +122,10 @@ int main(int argc, char** argv) {
   // metrics); an address asked for (flag or ANNALS_METRICS_LISTEN) must bind.
   config.metrics_optional = metrics_option->count() == 0;
   config.query.default_deadline = absl::Seconds(query_deadline_seconds);
-  config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
+  if (ttl_option->count() > 0) config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
+  // The writer's name in the log entries it writes: which process wrote what.
+  char hostname[256] = {};
+  if (gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0] != 0) config.store.writer = std::string("annalsd@") + hostname;
   config.drain_timeout = absl::Seconds(drain_seconds);
 
   // Block the stop signals in every thread (gRPC's included) and wait for them here.

@@ -27,6 +27,7 @@
 #include "storage/index_entries.h"
 #include "storage/rocks_status.h"
 #include "storage/status_macros.h"
+#include "storage/version_writer.h"
 
 namespace annals::storage {
 namespace {
@@ -159,22 +160,23 @@ absl::Status RelationGivenTwice(std::string_view id) {
 
 }  // namespace
 
-// Everything of BulkLoader that touches Store's private state goes through these; Store
-// declares BulkLoader a friend.
+// The loader writes through the store's ExclusiveWriter (store.h): it holds the commit
+// lock, and its Publish ingests the files and makes them the next log entry.
 class BulkLoader::Impl {
  public:
   Impl(Store& store, BulkLoadOptions options)
-      : store_(store), options_(options), lock_(store.commit_mu_) {
-    rev_ = store_.LatestRevision() + 1;
-    now_ = std::max(absl::ToUnixMicros(absl::Now()), store_.last_recorded_micros_);
-    next_relation_ = store_.next_relation_;
-    dir_ = absl::StrCat(store_.db_->GetName(), "/bulk-", rev_, "-tmp");
+      : writer_(store.BeginExclusiveWrite()),
+        options_(options),
+        sink_(this),
+        versions_(sink_, writer_->revision(), writer_->recorded_at_micros()) {
+    rev_ = writer_->revision();
+    now_ = writer_->recorded_at_micros();
+    next_relation_ = writer_->next_relation();
+    dir_ = absl::StrCat(writer_->DatabasePath(), "/bulk-", rev_, "-tmp");
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);  // a leftover of a load that never finished
     std::filesystem::create_directories(dir_, ec);
     if (ec) status_ = absl::InternalError(absl::StrCat("bulk load: cannot create ", dir_, ": ", ec.message()));
-    change_.set_revision(rev_);
-    change_.set_recorded_at_micros(now_);
   }
   ~Impl() {
     AwaitSpill().IgnoreError();  // its files are in dir_
@@ -188,26 +190,14 @@ class BulkLoader::Impl {
     RETURN_IF_ERROR(status_);
     if (!entities_.insert(entity.id()).second)
       return Sticky(absl::InvalidArgumentError(absl::StrCat("entity '", entity.id(), "' appears twice in the load")));
+    *part_.add_entities() = entity;
     EntityRecord previous;
-    bool had = false;
-    if (store_.LatestRevision() > 0) {
-      ASSIGN_OR_RETURN(had, Sticky(store_.LoadVersion(Cf::kEntities, entity.id(), rev_ - 1, &previous)));
-    }
-    if (had && Canonical(previous) == Canonical(entity)) {
+    ASSIGN_OR_RETURN(bool had, Sticky(writer_->LoadCurrent(Cf::kEntities, entity.id(), &previous)));
+    if (VersionWriter::Unchanged(had ? &previous : nullptr, entity)) {
       ++stats_.unchanged_count;
       return absl::OkStatus();
     }
-    EntityRecord rec = entity;
-    rec.set_revision(rev_);
-    rec.set_recorded_at_micros(now_);
-    Put(Cf::kEntities, key::Version(rec.id(), rev_), rec.SerializeAsString());
-    if (had) {
-      const std::string closed = U64Value(rev_);
-      for (const auto& term : EntityTerms(previous))
-        Put(Cf::kNames, key::Name(term, rec.id(), previous.revision()), closed);
-    }
-    for (const auto& term : EntityTerms(rec)) Put(Cf::kNames, key::Name(term, rec.id(), rev_), open_);
-    Record(ChangeEntry::ENTITY_UPSERTED, rec.id(), had ? previous.revision() : 0);
+    versions_.Entity(entity, had ? &previous : nullptr);
     ++stats_.entities_written;
     return MaybeSpill();
   }
@@ -216,20 +206,14 @@ class BulkLoader::Impl {
     RETURN_IF_ERROR(status_);
     if (!documents_.insert(document.id()).second)
       return Sticky(absl::InvalidArgumentError(absl::StrCat("document '", document.id(), "' appears twice in the load")));
+    *part_.add_documents() = document;
     DocumentRecord previous;
-    bool had = false;
-    if (store_.LatestRevision() > 0) {
-      ASSIGN_OR_RETURN(had, Sticky(store_.LoadVersion(Cf::kDocuments, document.id(), rev_ - 1, &previous)));
-    }
-    if (had && Canonical(previous) == Canonical(document)) {
+    ASSIGN_OR_RETURN(bool had, Sticky(writer_->LoadCurrent(Cf::kDocuments, document.id(), &previous)));
+    if (VersionWriter::Unchanged(had ? &previous : nullptr, document)) {
       ++stats_.unchanged_count;
       return absl::OkStatus();
     }
-    DocumentRecord rec = document;
-    rec.set_revision(rev_);
-    rec.set_recorded_at_micros(now_);
-    Put(Cf::kDocuments, key::Version(rec.id(), rev_), rec.SerializeAsString());
-    Record(ChangeEntry::DOCUMENT_PUT, rec.id(), had ? previous.revision() : 0);
+    versions_.Document(document, had ? &previous : nullptr);
     ++stats_.documents_written;
     return MaybeSpill();
   }
@@ -244,9 +228,9 @@ class BulkLoader::Impl {
     // A repeat within the load is found when the relation keys are sorted (WriteFamilies);
     // only explicit ids the counter could also make are remembered here, so it skips them.
     if (!assigned && LooksAssigned(rec.id())) explicit_counter_ids_.insert(rec.id());
-    if (!assigned && store_.LatestRevision() > 0) {
+    if (!assigned) {
       RelationRecord ignored;
-      ASSIGN_OR_RETURN(bool exists, Sticky(store_.LoadVersion(Cf::kRelations, rec.id(), rev_ - 1, &ignored)));
+      ASSIGN_OR_RETURN(bool exists, Sticky(writer_->LoadCurrent(Cf::kRelations, rec.id(), &ignored)));
       if (exists)
         return Sticky(absl::InvalidArgumentError(absl::StrCat(
             "relation '", rec.id(), "' already exists: a bulk load only adds relations")));
@@ -257,12 +241,8 @@ class BulkLoader::Impl {
     // by_document keys (WriteFamilies) and checked by Finish.
     rec.set_retracted(false);
     rec.clear_retraction_reason();
-    rec.set_revision(rev_);
-    rec.set_recorded_at_micros(now_);
-    Put(Cf::kRelations, key::Version(rec.id(), rev_), rec.SerializeAsString());
-    const std::string value = EncodeIndexValue({kOpen, *bounds, rec.status()});
-    ForEachIndexKey(rec, *bounds, rev_, [&](Cf family, const std::string& k) { Put(family, k, value); });
-    Record(ChangeEntry::RELATION_PUT, rec.id(), 0);
+    *part_.add_relations() = rec;
+    versions_.Relation(rec, *bounds, nullptr);
     ++stats_.relations_written;
     RETURN_IF_ERROR(MaybeSpill());
     return rec.id();
@@ -271,12 +251,35 @@ class BulkLoader::Impl {
   absl::StatusOr<BulkLoadStats> Finish() {
     RETURN_IF_ERROR(status_);
     status_ = absl::FailedPreconditionError("bulk load: Finish() was called already");
-    // The change-log record and the counters go into the same atomic ingestion.
+    // The change-log record, the counters and the log entry's last part (its header) go
+    // into the same atomic ingestion.
     const int64_t written = stats_.entities_written + stats_.documents_written + stats_.relations_written;
+    LogEntry header;
     if (written > 0) {
-      Put(Cf::kChanges, key::Change(rev_), change_.SerializeAsString());
+      ChangeRecord& change = versions_.mutable_change();
+      // The order every writer applies an entry's items in (Store::Apply), so a replay of
+      // this entry writes the same change record.
+      std::stable_sort(change.mutable_changes()->begin(), change.mutable_changes()->end(),
+                       [](const ChangeEntry& a, const ChangeEntry& b) {
+                         return ChangeKindOrder(a.kind()) < ChangeKindOrder(b.kind());
+                       });
+      change.set_position(writer_->position());
+      Put(Cf::kChanges, key::Change(rev_), SerializeDeterministic(change));
       Put(Cf::kMeta, "revision", U64Value(rev_));
-      if (next_relation_ != store_.next_relation_) Put(Cf::kMeta, "next_relation", U64Value(next_relation_));
+      Put(Cf::kMeta, "position", U64Value(writer_->position()));
+      header.set_format(kLogEntryFormat);
+      header.set_position(writer_->position());
+      header.set_recorded_at_micros(now_);
+      header.set_writer(absl::StrCat(writer_->writer_name(), " bulk-load"));
+      header.set_revision(rev_);
+      if (next_relation_ != writer_->next_relation()) {
+        header.set_next_relation(next_relation_);
+        Put(Cf::kMeta, "next_relation", U64Value(next_relation_));
+      }
+      header.MergeFrom(part_);
+      part_ = std::move(header);
+      header = part_;  // what Publish checks; its items do not matter there
+      PutLogPart();
     }
     RETURN_IF_ERROR(Spill());
     RETURN_IF_ERROR(CheckRelationIdsAcrossSpills());
@@ -284,13 +287,13 @@ class BulkLoader::Impl {
     for (const auto& id : referenced_entities_) {
       if (entities_.contains(id)) continue;
       EntityRecord ignored;
-      ASSIGN_OR_RETURN(bool exists, store_.LoadVersion(Cf::kEntities, id, rev_ - 1, &ignored));
+      ASSIGN_OR_RETURN(bool exists, writer_->LoadCurrent(Cf::kEntities, id, &ignored));
       if (!exists) return absl::InvalidArgumentError(absl::StrCat("entity '", id, "' does not exist"));
     }
     for (const auto& id : referenced_documents_) {
       if (documents_.contains(id)) continue;
       DocumentRecord ignored;
-      ASSIGN_OR_RETURN(bool exists, store_.LoadVersion(Cf::kDocuments, id, rev_ - 1, &ignored));
+      ASSIGN_OR_RETURN(bool exists, writer_->LoadCurrent(Cf::kDocuments, id, &ignored));
       if (!exists) return absl::InvalidArgumentError(absl::StrCat("document '", id, "' does not exist"));
     }
     if (written == 0) {
@@ -298,26 +301,9 @@ class BulkLoader::Impl {
       return stats_;
     }
 
-    std::vector<rocksdb::IngestExternalFileArg> args;
-    for (int c = 0; c < static_cast<int>(Cf::kCount); ++c) {
-      if (files_[c].empty()) continue;
-      rocksdb::IngestExternalFileArg arg;
-      arg.column_family = store_.cf(static_cast<Cf>(c));
-      arg.external_files = files_[c];
-      arg.options.move_files = true;          // same filesystem: hard links, no copy
-      arg.options.snapshot_consistency = true;
-      arg.options.allow_global_seqno = true;  // files may overlap existing keys (meta)
-      arg.options.allow_blocking_flush = true;
-      arg.options.write_global_seqno = false;
-      args.push_back(std::move(arg));
-    }
-    RETURN_IF_ERROR(FromRocks(store_.db_->IngestExternalFiles(args)));
-
-    // Published only now: readers at rev_ see everything, earlier ones nothing of it.
-    store_.next_relation_ = next_relation_;
-    store_.last_recorded_micros_ = now_;
-    store_.latest_revision_.store(rev_, std::memory_order_release);
-    if (store_.commit_listener_) store_.commit_listener_(rev_);
+    std::vector<std::vector<std::string>> files(static_cast<size_t>(Cf::kCount));
+    for (int c = 0; c < static_cast<int>(Cf::kCount); ++c) files[c] = files_[c];
+    RETURN_IF_ERROR(writer_->Publish(files, header));
     stats_.revision = rev_;
     return stats_;
   }
@@ -335,19 +321,27 @@ class BulkLoader::Impl {
   void Put(Cf family, std::string_view k, std::string_view v) {
     (*buffers_)[static_cast<int>(family)].Add(k, v);
   }
-  void Record(ChangeEntry::Kind kind, const std::string& id, int64_t previous) {
-    auto* entry = change_.add_changes();
-    entry->set_kind(kind);
-    entry->set_id(id);
-    entry->set_previous_revision(previous);
+  // The loader's keys go to the buffers of the current spill.
+  class BufferSink : public KeySink {
+   public:
+    explicit BufferSink(Impl* impl) : impl_(impl) {}
+    void Put(Cf family, std::string_view k, std::string_view v) override { impl_->Put(family, k, v); }
+
+   private:
+    Impl* impl_;
+  };
+  // The items added since the last part, as one part of the load's log entry: its bytes
+  // go into the log family's table file beside the keys they made.
+  void PutLogPart() {
+    Put(Cf::kLog, key::Log(writer_->position(), log_parts_++), SerializeDeterministic(part_));
+    part_.Clear();
   }
   absl::StatusOr<std::string> AssignRelationId() {
     for (;;) {
       std::string id = absl::StrCat("r", next_relation_++);
       if (explicit_counter_ids_.contains(id)) continue;
-      if (store_.LatestRevision() == 0) return id;
       RelationRecord ignored;
-      ASSIGN_OR_RETURN(bool taken, Sticky(store_.LoadVersion(Cf::kRelations, id, rev_ - 1, &ignored)));
+      ASSIGN_OR_RETURN(bool taken, Sticky(writer_->LoadCurrent(Cf::kRelations, id, &ignored)));
       if (!taken) return id;
     }
   }
@@ -359,6 +353,7 @@ class BulkLoader::Impl {
     size_t total = 0;
     for (const auto& b : *buffers_) total += b.bytes();
     if (total < options_.spill_bytes) return absl::OkStatus();
+    PutLogPart();
     RETURN_IF_ERROR(Sticky(AwaitSpill()));
     auto full = std::move(buffers_);
     buffers_ = std::make_unique<FamilyBuffers>();
@@ -389,9 +384,11 @@ class BulkLoader::Impl {
       for (int c; (c = next.fetch_add(1)) < kFamilies;) {
         KvBuffer& buffer = buffers[c];
         if (buffer.empty()) continue;
-        rocksdb::ColumnFamilyHandle* handle = store_.cf(static_cast<Cf>(c));
+        rocksdb::ColumnFamilyHandle* handle = writer_->Handle(static_cast<Cf>(c));
+        rocksdb::Options table_options;
+        writer_->OptionsFor(static_cast<Cf>(c), &table_options);
         paths[c] = absl::StrCat(dir_, "/", CfName(static_cast<Cf>(c)), "-", seq, ".sst");
-        statuses[c] = buffer.WriteSst(paths[c], store_.db_->GetOptions(handle), handle, &bytes[c],
+        statuses[c] = buffer.WriteSst(paths[c], table_options, handle, &bytes[c],
                                       KeyObserver(static_cast<Cf>(c), &named[c], &relation_ids));
         buffer = KvBuffer();
       }
@@ -470,14 +467,15 @@ class BulkLoader::Impl {
     return WriteFamilies(*buffers_, spill_seq_++, 2);
   }
 
-  Store& store_;
+  std::unique_ptr<Store::ExclusiveWriter> writer_;
   BulkLoadOptions options_;
-  std::unique_lock<std::mutex> lock_;
+  BufferSink sink_;
+  VersionWriter versions_;
+  LogEntry part_;  // the items since the last log part
+  uint32_t log_parts_ = 0;
   absl::Status status_;
   int64_t rev_ = 0, now_ = 0, next_relation_ = 1;
   std::string dir_;
-  const std::string open_ = U64Value(kOpen);
-  ChangeRecord change_;
   BulkLoadStats stats_;
   std::unique_ptr<FamilyBuffers> buffers_ = std::make_unique<FamilyBuffers>();
   std::future<absl::Status> spilling_;  // the background spill, when one runs

@@ -24,19 +24,27 @@ inline std::string U64Value(int64_t v) {
   return out;
 }
 
+// A message's bytes in one stable form: map entries in key order. Everything the store
+// writes goes through this, so two replicas that apply the same log entry write the same
+// bytes (plain serialization orders map entries by a per-process hash).
+inline std::string SerializeDeterministic(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 // The record's content without the fields the committer sets, in a stable byte form, so
 // "identical to its current version" is a byte comparison.
 template <typename Record>
 std::string Canonical(Record record) {
   record.clear_revision();
   record.clear_recorded_at_micros();
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  record.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
+  return SerializeDeterministic(record);
 }
 
 // Calls visit(family, key) for every index key of one relation version (key_codec.h).

@@ -17,6 +17,7 @@ const char* CfName(Cf cf) {
     case Cf::kNames: return "names";
     case Cf::kChanges: return "changes";
     case Cf::kRequests: return "requests";
+    case Cf::kLog: return "log";
     case Cf::kCount: break;
   }
   return "?";
@@ -133,6 +134,22 @@ std::string Change(int64_t rev) {
   std::string k;
   AppendU64(&k, static_cast<uint64_t>(rev));
   return k;
+}
+
+std::string Log(int64_t position, uint32_t part) {
+  std::string k;
+  k.reserve(12);
+  AppendU64(&k, static_cast<uint64_t>(position));
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(part >> shift));
+  return k;
+}
+
+std::optional<LogKey> ParseLog(std::string_view key) {
+  if (key.size() != 12) return std::nullopt;
+  LogKey out;
+  out.position = static_cast<int64_t>(ReadU64(key));
+  for (int i = 8; i < 12; ++i) out.part = (out.part << 8) | static_cast<uint8_t>(key[i]);
+  return out;
 }
 
 std::optional<IndexTail> ParseTail(Cf cf, std::string_view key) {

@@ -8,7 +8,10 @@
 //
 //  column family  key                                                     value
 //  -------------  ------------------------------------------------------  -------------------
-//  meta           "format" | "revision" | "next_relation"                  u64
+//  meta           "format" | "revision" | "next_relation" | "position"     u64
+//                 "pruned_through" (change records <= it are gone)        u64
+//                 "log_start" (the first log position kept)               u64
+//                 "settings"                                              Settings
 //  entities       entity_id 00 | ~rev(8)                                   EntityRecord
 //  documents      document_id 00 | ~rev(8)                                 DocumentRecord
 //  relations      relation_id 00 | ~rev(8)                                 RelationRecord
@@ -20,6 +23,7 @@
 //  names          folded_words 00 | entity_id 00 | rev(8)                   rev_removed(8)
 //  changes        rev(8)                                                    ChangeRecord
 //  requests       request_id                                                RequestRecord
+//  log            position(8) | part(4)                                     LogEntry (its part)
 //
 // Index entries belong to one version of a record: `rev` is the revision that wrote that
 // version, and the value's `rev_removed` the revision whose new version (or retraction)
@@ -57,12 +61,18 @@ enum class Cf : int {
   kNames,
   kChanges,
   kRequests,
+  kLog,
   kCount
 };
 const char* CfName(Cf cf);
 
 inline constexpr int64_t kOpen = INT64_MAX;  // rev_removed of a current index entry
-inline constexpr uint32_t kFormatVersion = 1;
+// The database format. 1: before the commit log. 2: the `log` family, meta "position",
+// "log_start" and "settings", ChangeRecord.position. Store::Open upgrades 1 to 2
+// (storage/store_upgrade.cc) and refuses anything newer than it knows.
+inline constexpr uint32_t kFormatVersion = 2;
+// The LogEntry format this build writes and the newest it can apply.
+inline constexpr uint32_t kLogEntryFormat = 1;
 
 namespace key {
 
@@ -88,6 +98,13 @@ std::string ByTime(int64_t s_lo, std::string_view rel_id, int64_t rev);
 std::string ByDocument(std::string_view document_id, std::string_view rel_id, int64_t rev);
 std::string Name(std::string_view folded, std::string_view entity_id, int64_t rev);
 std::string Change(int64_t rev);
+// log: position(8) | part(4), and its decoder.
+std::string Log(int64_t position, uint32_t part = 0);
+struct LogKey {
+  int64_t position = 0;
+  uint32_t part = 0;
+};
+std::optional<LogKey> ParseLog(std::string_view key);
 
 // The (id, rev) tail shared by every index key: the record the entry points at.
 struct IndexTail {

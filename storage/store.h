@@ -1,11 +1,14 @@
 // Store: the temporal graph on RocksDB. Knows nothing of gRPC; speaks absl::Status and the
 // record types of storage/record.proto. Key layout: storage/key_codec.h.
 //
-// Writes go through one committer (Commit): a batch in, one revision out, all of it in a
-// single RocksDB WriteBatch — records, every index entry, the change-log entry, the
-// revision counter and the request-id record together — so a crash never leaves an index
-// disagreeing with its records. The WAL is always on: an acknowledged commit survives a
-// crash of the process; with `sync` it also survives a crash of the machine.
+// Writes go through one committer (Commit): a batch in, one commit-log entry out
+// (LogEntry, storage/record.proto; docs/commit-log.md), and with it at most one revision,
+// all of it in a single RocksDB WriteBatch — the entry, records, every index entry, the
+// change-log record, the counters and the request-id record together — so a crash never
+// leaves an index disagreeing with its records or its log. Apply replays an entry written
+// by another store the same way, so a copy of the log gives a copy of the database. The
+// WAL is always on: an acknowledged commit survives a crash of the process; with `sync`
+// it also survives a crash of the machine.
 //
 // Reads take a revision and answer exactly as the store stood after that commit. They run
 // concurrently with each other and with a commit. All methods are thread-safe.
@@ -13,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -31,6 +35,8 @@
 
 namespace rocksdb {
 class DB;
+class WriteBatch;
+struct Options;
 class ColumnFamilyHandle;
 class Iterator;
 }  // namespace rocksdb
@@ -40,14 +46,28 @@ namespace annals::storage {
 struct StoreOptions {
   // fsync the WAL on every commit (survives power loss, not only process crashes).
   bool sync = false;
-  // How long a committed request_id is remembered for idempotent retries.
-  absl::Duration request_id_ttl = absl::Hours(24 * 7);
   // RocksDB block cache, bytes.
   size_t block_cache_bytes = 256 << 20;
-  // How many revisions of history stay readable (as_of reads, diffs, watches); 0 keeps
-  // all of it. Older change-log records are deleted as the horizon moves.
-  int64_t retain_revisions = 0;
+
+  // Database-wide settings (Settings in record.proto) are recorded in the commit log, not
+  // taken from each process: these two are proposals. When one is set and differs from
+  // what the database records, Open commits a settings entry; unset keeps the database's
+  // (a new database starts with DefaultSettings()).
+  //   retain_revisions: revisions of history kept readable (as_of reads, diffs, watches);
+  //     0 keeps all. Older change-log records and log entries are deleted as it moves.
+  //   request_id_ttl: how long a committed request_id is remembered for retries.
+  std::optional<int64_t> retain_revisions;
+  std::optional<absl::Duration> request_id_ttl;
+
+  // The writer's clock, unix microseconds (default: the system clock). Only the writer
+  // reads it, to stamp an entry's recorded time; Apply never does.
+  std::function<int64_t()> clock;
+  // The writer's name in the entries it writes.
+  std::string writer = "annalsd";
 };
+
+// Settings of a new database: all history kept, request ids remembered for 7 days.
+Settings DefaultSettings();
 
 struct Retraction {
   std::string id;
@@ -138,6 +158,13 @@ class Store {
 
   // The newest committed revision (0 for an empty store).
   int64_t LatestRevision() const { return latest_revision_.load(std::memory_order_acquire); }
+  // The position of the last commit-log entry written or applied (0 for an empty store).
+  int64_t LastPosition() const { return position_.load(std::memory_order_acquire); }
+  // The first position the log still holds: 1, unless retention trimmed it, or the
+  // database was written before the log (storage/store_upgrade.cc).
+  int64_t FirstLogPosition() const;
+  // The database-wide settings in force.
+  Settings CurrentSettings() const;
 
   // Resolves a request's as_of_revision: 0 means latest; beyond latest, or before the
   // retention horizon, is OUT_OF_RANGE.
@@ -159,6 +186,33 @@ class Store {
   // payload. On any error nothing is written.
   absl::StatusOr<CommitResult> Commit(const WriteSet& batch,
                                       std::vector<ItemError>* errors = nullptr);
+
+  // Commits a settings entry when `settings` differ from those in force; returns the
+  // position of the entry that set them. INVALID_ARGUMENT for a negative retention or a
+  // TTL that is not positive.
+  absl::StatusOr<int64_t> UpdateSettings(const Settings& settings);
+
+  // Applies one entry written by another store (a replay, a follower): the store must be
+  // at entry.position() - 1, and ends at entry.position() in exactly the state its writer
+  // reached. Reads nothing but the entry and the store (no clock, no options). On any
+  // error nothing is written: FAILED_PRECONDITION when the entry cannot be applied here
+  // (another position, a newer entry format or fields this build does not know, an item
+  // that does not fit this store), DATA_LOSS when applying it would not give what its
+  // writer recorded (the stores have diverged). The message names the entry.
+  absl::Status Apply(const LogEntry& entry);
+
+  // Calls `visit` with each entry at positions [from, to] the log holds, in order, until
+  // it returns false. OUT_OF_RANGE when `from` is before FirstLogPosition().
+  absl::Status ReadLog(int64_t from, int64_t to, const std::function<bool(const LogEntry&)>& visit);
+
+  // A digest of the whole state, every key and value of every family but the log itself
+  // (which is what produced it), or of the data alone (records, indexes, change log and
+  // revision counters: what reads can see). Two stores that applied the same entries have
+  // the same digest. Hex, 32 characters.
+  enum class DigestScope { kState, kData };
+  absl::StatusOr<std::string> StateDigest(DigestScope scope = DigestScope::kState);
+  // The same, one digest per column family (by name): which part of two stores differs.
+  absl::StatusOr<std::map<std::string, std::string>> FamilyDigests(DigestScope scope = DigestScope::kState);
 
   // The version current at `rev`, or nullopt. GetRelation returns retracted versions too.
   absl::StatusOr<std::optional<EntityRecord>> GetEntity(std::string_view id, int64_t rev);
@@ -195,6 +249,42 @@ class Store {
   template <typename Record>
   absl::StatusOr<HistoryPage<Record>> History(std::string_view id, int64_t after, int limit);
 
+  // --- The bulk loader's door (storage/bulk_load.h; store_exclusive.cc) ---
+
+  // Holds the commit lock from creation to destruction, so nothing else commits while a
+  // bulk load builds its table files; reads go on. It tells the loader where the store's
+  // head is, and its one write is Publish: the loader's files, ingested atomically, as the
+  // next entry of the log.
+  class ExclusiveWriter {
+   public:
+    ~ExclusiveWriter();
+    // The entry the load will be, and the revision it will write.
+    int64_t position() const { return position_; }
+    int64_t revision() const { return revision_; }
+    int64_t recorded_at_micros() const { return recorded_at_; }
+    // The relation-id counter at the head.
+    int64_t next_relation() const;
+    const std::string& writer_name() const;
+    // The version of `id` current at the head (revision() - 1); false when none.
+    absl::StatusOr<bool> LoadCurrent(Cf family, std::string_view id, google::protobuf::Message* out);
+    // What a table file for `family` must be built with.
+    rocksdb::ColumnFamilyHandle* Handle(Cf family) const;
+    void OptionsFor(Cf family, rocksdb::Options* out) const;
+    std::string DatabasePath() const;
+    // Ingests `files` (per family, Cf order) in one atomic IngestExternalFiles and
+    // publishes `entry` (its header: position(), revision, recorded time, next_relation),
+    // whose parts are among the files. Call once; on error nothing is published.
+    absl::Status Publish(const std::vector<std::vector<std::string>>& files, const LogEntry& entry);
+
+   private:
+    friend class Store;
+    explicit ExclusiveWriter(Store& store);
+    Store& store_;
+    std::unique_lock<std::mutex> lock_;
+    int64_t position_ = 0, revision_ = 0, recorded_at_ = 0;
+  };
+  std::unique_ptr<ExclusiveWriter> BeginExclusiveWrite();
+
   // --- Operations: backups and figures for metrics (storage/store_backup.cc) ---
 
   struct BackupResult {
@@ -225,9 +315,28 @@ class Store {
   Figures Properties() const;
 
  private:
-  class CommitBuilder;
-  friend class BulkLoader;  // storage/bulk_load.h: one revision from sorted SST files
+  class EntryBuilder;
+  struct BuiltEntry {
+    std::unique_ptr<EntryBuilder> builder;
+    CommitResult result;
+    bool wrote = false;
+  };
   Store() = default;
+
+  // The commit path (store_commit.cc); each needs commit_mu_ held.
+  int64_t NextRecordedTimeLocked() const;
+  absl::StatusOr<std::string> AssignRelationIdLocked(const absl::flat_hash_set<std::string>& taken, int64_t rev);
+  absl::StatusOr<BuiltEntry> BuildEntryLocked(const LogEntry& entry, std::vector<ItemError>* errors);
+  // Writes the entry (and its response, computed from `built` when `fill_response`, else
+  // as the entry carries it) with everything built, and publishes it.
+  absl::Status WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fill_response);
+  // The entry at `position`, its parts joined; nullopt when the log does not hold it.
+  absl::StatusOr<std::optional<LogEntry>> ReadLogEntry(int64_t position);
+  absl::Status PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon);
+  // Format 1 to 2 (store_upgrade.cc): the log family, rebuilt from the change log.
+  absl::Status UpgradeFromFormat1Locked();
+  template <typename Record>
+  absl::Status RewriteDeterministic(Cf family, rocksdb::WriteBatch& wb);
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<int>(c)]; }
   // Loads the newest version of `id` at or before `rev` into `out`; false when none.
@@ -253,6 +362,10 @@ class Store {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<int64_t> latest_revision_{0};
+  std::atomic<int64_t> position_{0};
+  mutable std::mutex settings_mu_;  // settings_ changes under commit_mu_ and this; reads take this
+  Settings settings_;
+  std::atomic<int64_t> log_start_{1};  // changes under commit_mu_
   std::mutex commit_mu_;  // one committer at a time
   std::function<void(int64_t)> commit_listener_;  // guarded by commit_mu_
   int64_t pruned_through_ = 0;  // change-log records <= this are deleted; guarded by commit_mu_

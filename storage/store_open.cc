@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include "absl/strings/str_cat.h"
+#include "storage/index_entries.h"
 #include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
 #include "storage/status_macros.h"
@@ -23,38 +24,90 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     return s;
   store->db_.reset(db);
 
-  // Format version: written on creation, checked on every open.
+  // Format version: written on creation, checked on every open, upgraded from 1.
   std::string value;
+  bool upgrade = false;
   rocksdb::Status got = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), "format", &value);
   if (got.IsNotFound()) {
-    std::string v;
-    key::AppendU64(&v, kFormatVersion);
+    // A new database, or one of format 1 written before meta "format" was synced? Format 1
+    // always wrote "format" at creation, so a database with a revision but no format key
+    // cannot be ours: only an empty one is new.
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    RETURN_IF_ERROR(FromRocks(db->Put(wo, store->cf(Cf::kMeta), "format", v)));
+    RETURN_IF_ERROR(FromRocks(db->Put(wo, store->cf(Cf::kMeta), "format", U64Value(kFormatVersion))));
+    RETURN_IF_ERROR(FromRocks(db->Put(wo, store->cf(Cf::kMeta), "settings",
+                                      SerializeDeterministic(DefaultSettings()))));
   } else if (!got.ok()) {
     return FromRocks(got);
-  } else if (value.size() != 8 || key::ReadU64(value) != kFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " holds Annals data of an unknown format version"));
+  } else if (value.size() != 8) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " holds Annals data with an unreadable format version"));
+  } else if (key::ReadU64(value) == 1) {
+    upgrade = true;
+  } else if (key::ReadU64(value) != kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " holds Annals data of format ", key::ReadU64(value), ", newer than this build's format ",
+        kFormatVersion, ": open it with a newer annalsd (formats only upgrade, never downgrade)"));
   }
 
-  for (const char* name : {"revision", "next_relation", "pruned_through"}) {
+  for (const char* name : {"revision", "next_relation", "pruned_through", "position", "log_start"}) {
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), name, &value);
     if (s.IsNotFound()) continue;
     RETURN_IF_ERROR(FromRocks(s));
     const auto v = static_cast<int64_t>(key::ReadU64(value));
-    if (std::string_view(name) == "revision")
+    const std::string_view n(name);
+    if (n == "revision")
       store->latest_revision_.store(v);
-    else if (std::string_view(name) == "next_relation")
+    else if (n == "next_relation")
       store->next_relation_ = v;
-    else
+    else if (n == "pruned_through")
       store->pruned_through_ = v;
+    else if (n == "position")
+      store->position_.store(v);
+    else
+      store->log_start_ = v;
+  }
+  store->settings_ = DefaultSettings();
+  if (rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), "settings", &value); s.ok()) {
+    if (!store->settings_.ParseFromString(value)) return absl::DataLossError("unreadable meta settings");
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s);
+  }
+  if (upgrade) {
+    std::lock_guard<std::mutex> lock(store->commit_mu_);
+    RETURN_IF_ERROR(store->UpgradeFromFormat1Locked());
+  }
+  // Recorded time goes on from the last entry's (or, before the log, the last revision's).
+  if (store->LastPosition() > 0) {
+    ASSIGN_OR_RETURN(auto last, store->ReadLogEntry(store->LastPosition()));
+    if (last) store->last_recorded_micros_ = last->recorded_at_micros();
   }
   if (auto change = store->GetChange(store->LatestRevision()); change.ok() && *change)
-    store->last_recorded_micros_ = (*change)->recorded_at_micros();
+    store->last_recorded_micros_ = std::max(store->last_recorded_micros_, (*change)->recorded_at_micros());
+
+  // The settings this process proposes, recorded in the log when they differ.
+  Settings wanted = store->CurrentSettings();
+  if (options.retain_revisions) wanted.set_retain_revisions(*options.retain_revisions);
+  if (options.request_id_ttl) wanted.set_request_id_ttl_micros(absl::ToInt64Microseconds(*options.request_id_ttl));
+  if (SerializeDeterministic(wanted) != SerializeDeterministic(store->CurrentSettings())) {
+    auto updated = store->UpdateSettings(wanted);
+    if (!updated.ok()) return updated.status();
+  }
   return store;
 }
+
+Settings DefaultSettings() {
+  Settings s;
+  s.set_retain_revisions(0);
+  s.set_request_id_ttl_micros(absl::ToInt64Microseconds(absl::Hours(24 * 7)));
+  return s;
+}
+
+Settings Store::CurrentSettings() const {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  return settings_;
+}
+
+int64_t Store::FirstLogPosition() const { return log_start_.load(std::memory_order_acquire); }
 
 Store::~Store() {
   if (!db_) return;
@@ -77,8 +130,9 @@ absl::StatusOr<int64_t> Store::ResolveRevision(int64_t as_of) const {
 }
 
 int64_t Store::OldestRevision() const {
-  if (options_.retain_revisions <= 0) return 0;
-  return std::max<int64_t>(0, LatestRevision() - options_.retain_revisions);
+  const int64_t retain = CurrentSettings().retain_revisions();
+  if (retain <= 0) return 0;
+  return std::max<int64_t>(0, LatestRevision() - retain);
 }
 
 absl::Status Store::CheckChangesAvailable(int64_t from_revision) const {

@@ -112,3 +112,23 @@ TEST(KeyCodec, IndexValueRoundTrips) {
 
 }  // namespace
 }  // namespace annals::storage
+
+namespace annals::storage {
+namespace {
+
+TEST(KeyCodec, LogKeysRoundTripAndSortByPositionThenPart) {
+  for (int64_t pos : {int64_t{1}, int64_t{255}, int64_t{256}, int64_t{1} << 40})
+    for (uint32_t part : {0u, 1u, 65536u}) {
+      const auto parsed = key::ParseLog(key::Log(pos, part));
+      ASSERT_TRUE(parsed.has_value());
+      EXPECT_EQ(parsed->position, pos);
+      EXPECT_EQ(parsed->part, part);
+    }
+  EXPECT_LT(key::Log(1, 0), key::Log(1, 1));
+  EXPECT_LT(key::Log(1, 70000), key::Log(2, 0));
+  EXPECT_LT(key::Log(255, 0), key::Log(256, 0));
+  EXPECT_FALSE(key::ParseLog("short").has_value());
+}
+
+}  // namespace
+}  // namespace annals::storage

@@ -1,0 +1,68 @@
+#include "storage/version_writer.h"
+
+namespace annals::storage {
+
+void VersionWriter::Record(ChangeEntry::Kind kind, const std::string& id, int64_t previous_revision) {
+  auto* entry = change_.add_changes();
+  entry->set_kind(kind);
+  entry->set_id(id);
+  entry->set_previous_revision(previous_revision);
+}
+
+void VersionWriter::Entity(const EntityRecord& entity, const EntityRecord* previous) {
+  EntityRecord rec = entity;
+  rec.set_revision(rev_);
+  rec.set_recorded_at_micros(recorded_at_);
+  sink_.Put(Cf::kEntities, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
+  if (previous != nullptr) {
+    const std::string closed = U64Value(rev_);
+    for (const auto& term : EntityTerms(*previous))
+      sink_.Put(Cf::kNames, key::Name(term, rec.id(), previous->revision()), closed);
+  }
+  const std::string open = U64Value(kOpen);
+  for (const auto& term : EntityTerms(rec)) sink_.Put(Cf::kNames, key::Name(term, rec.id(), rev_), open);
+  Record(ChangeEntry::ENTITY_UPSERTED, rec.id(), previous ? previous->revision() : 0);
+}
+
+void VersionWriter::Document(const DocumentRecord& document, const DocumentRecord* previous) {
+  DocumentRecord rec = document;
+  rec.set_revision(rev_);
+  rec.set_recorded_at_micros(recorded_at_);
+  sink_.Put(Cf::kDocuments, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
+  Record(ChangeEntry::DOCUMENT_PUT, rec.id(), previous ? previous->revision() : 0);
+}
+
+void VersionWriter::CloseIndexEntries(const RelationRecord& previous) {
+  auto bounds = BoundsOf(previous.valid());
+  if (!bounds.ok()) return;  // never stored: validated when written
+  const std::string value = EncodeIndexValue({rev_, *bounds, previous.status()});
+  ForEachIndexKey(previous, *bounds, previous.revision(),
+                  [&](Cf family, const std::string& k) { sink_.Put(family, k, value); });
+}
+
+void VersionWriter::Relation(const RelationRecord& relation, const TimeBounds& bounds,
+                             const RelationRecord* previous) {
+  RelationRecord rec = relation;
+  rec.set_retracted(false);
+  rec.clear_retraction_reason();
+  rec.set_revision(rev_);
+  rec.set_recorded_at_micros(recorded_at_);
+  sink_.Put(Cf::kRelations, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
+  if (previous != nullptr && !previous->retracted()) CloseIndexEntries(*previous);
+  const std::string value = EncodeIndexValue({kOpen, bounds, rec.status()});
+  ForEachIndexKey(rec, bounds, rev_, [&](Cf family, const std::string& k) { sink_.Put(family, k, value); });
+  Record(ChangeEntry::RELATION_PUT, rec.id(), previous ? previous->revision() : 0);
+}
+
+void VersionWriter::Retraction(const RelationRecord& previous, const std::string& reason) {
+  RelationRecord rec = previous;
+  rec.set_retracted(true);
+  rec.set_retraction_reason(reason);
+  rec.set_revision(rev_);
+  rec.set_recorded_at_micros(recorded_at_);
+  sink_.Put(Cf::kRelations, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
+  CloseIndexEntries(previous);
+  Record(ChangeEntry::RELATION_RETRACTED, rec.id(), previous.revision());
+}
+
+}  // namespace annals::storage
