@@ -5,7 +5,11 @@
 
 #include <rocksdb/db.h>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string_view>
@@ -18,6 +22,7 @@
 #include "storage/name_folding.h"
 #include "storage/record.pb.h"
 #include "storage/rocks_status.h"
+#include "storage/status_macros.h"
 #include "storage/valid_time.h"
 
 namespace annals::storage {
@@ -113,6 +118,22 @@ std::set<std::string> EntityTerms(const EntityRecord& e) {
   return terms;
 }
 
+// A record's content without what the committer stamps, in one stable byte form (map
+// entries in key order), to compare what the log says was written with what is stored.
+template <typename Record>
+std::string Content(Record r) {
+  r.clear_revision();
+  r.clear_recorded_at_micros();
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    r.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 bool SameBounds(const TimeBounds& a, const TimeBounds& b) {
   return a.s_lo == b.s_lo && a.s_hi == b.s_hi && a.e_lo == b.e_lo && a.e_hi == b.e_hi;
 }
@@ -150,6 +171,7 @@ class Verifier {
       if (auto s = CheckRelationIndex(family); !s.ok()) return s;
     if (auto s = CheckNames(); !s.ok()) return s;
     if (auto s = CheckRequests(); !s.ok()) return s;
+    if (auto s = CheckLog(); !s.ok()) return s;
     if (report_.revision > 0 && max_version_rev_ != report_.revision)
       Problem(absl::StrCat("meta: revision is ", report_.revision, " but the newest record version is at revision ",
                            max_version_rev_));
@@ -178,7 +200,7 @@ class Verifier {
     } else if (value.size() != 8 || key::ReadU64(value) != kFormatVersion) {
       return absl::FailedPreconditionError("meta: unknown format version; this build cannot check it");
     }
-    for (const char* name : {"revision", "pruned_through", "next_relation"}) {
+    for (const char* name : {"revision", "pruned_through", "next_relation", "position", "log_start"}) {
       s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), name, &value);
       if (s.IsNotFound()) continue;
       if (!s.ok()) return FromRocks(s);
@@ -191,6 +213,8 @@ class Verifier {
       if (std::string_view(name) == "revision") report_.revision = v;
       if (std::string_view(name) == "pruned_through") report_.pruned_through = v;
       if (std::string_view(name) == "next_relation" && v < 1) Problem("meta: next_relation is below 1");
+      if (std::string_view(name) == "position") report_.position = v;
+      if (std::string_view(name) == "log_start") log_start_ = v;
     }
     if (report_.pruned_through > report_.revision)
       Problem(absl::StrCat("meta: pruned_through ", report_.pruned_through, " is after the revision ",
@@ -531,9 +555,120 @@ class Verifier {
     return FromRocks(it->status());
   }
 
+  // The commit log against the data: positions gapless from meta log_start to meta
+  // position, every entry readable, in a format this build knows, stamped in increasing
+  // recorded time; every entry that wrote revision R has R's change record pointing back
+  // at it, revisions follow each other, and each version R's change record names is the
+  // entry's item (the same content; for a retraction, the entry's reason).
+  absl::Status CheckLog() {
+    auto it = Iter(Cf::kLog);
+    int64_t expected = log_start_, last_revision = 0, last_micros = 0;
+    std::string bytes;
+    int64_t current = 0;
+    auto check = [&]() -> absl::Status {
+      LogEntry e;
+      ++report_.log_entries;
+      if (!e.ParseFromString(bytes)) {
+        Problem(absl::StrCat("log: entry ", current, " does not parse"));
+        return absl::OkStatus();
+      }
+      return CheckEntry(current, e, &last_revision, &last_micros);
+    };
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const auto k = key::ParseLog(std::string_view(it->key().data(), it->key().size()));
+      if (!k) {
+        Problem("log: a key is not position(8) | part(4)");
+        continue;
+      }
+      if (k->position != current) {
+        if (current != 0) RETURN_IF_ERROR(check());
+        if (k->position != expected)
+          Problem(absl::StrCat("log: entry ", k->position, " where entry ", expected, " was expected (a gap or a "
+                               "stray entry)"));
+        expected = k->position + 1;
+        current = k->position;
+        bytes.clear();
+      }
+      bytes.append(it->value().data(), it->value().size());
+    }
+    RETURN_IF_ERROR(FromRocks(it->status()));
+    if (current != 0) RETURN_IF_ERROR(check());
+    if (expected - 1 != report_.position && !(current == 0 && report_.position < log_start_))
+      Problem(absl::StrCat("log: the last entry is ", expected - 1, " but meta position is ", report_.position));
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckEntry(int64_t position, const LogEntry& e, int64_t* last_revision, int64_t* last_micros) {
+    const std::string where = absl::StrCat("log: entry ", position);
+    if (e.position() != position) Problem(absl::StrCat(where, " says it is entry ", e.position()));
+    if (e.format() == 0 || e.format() > kLogEntryFormat)
+      Problem(absl::StrCat(where, " is in entry format ", e.format(), ", which this build cannot read"));
+    if (e.recorded_at_micros() <= *last_micros)
+      Problem(absl::StrCat(where, " was recorded no later than the entry before it"));
+    *last_micros = e.recorded_at_micros();
+    if (e.revision() == 0) return absl::OkStatus();
+    if (*last_revision != 0 && e.revision() != *last_revision + 1)
+      Problem(absl::StrCat(where, " wrote revision ", e.revision(), " after an entry that wrote ", *last_revision));
+    *last_revision = e.revision();
+    if (e.revision() <= report_.pruned_through) return absl::OkStatus();
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kChanges), key::Change(e.revision()), &value);
+    if (s.IsNotFound()) {
+      Problem(absl::StrCat(where, " wrote revision ", e.revision(), ", which has no change record"));
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(FromRocks(s));
+    ChangeRecord change;
+    if (!change.ParseFromString(value)) return absl::OkStatus();  // reported by CheckChanges
+    if (change.position() != position)
+      Problem(absl::StrCat(where, ": the change record of revision ", e.revision(), " names entry ", change.position()));
+    if (change.request_id() != e.request_id())
+      Problem(absl::StrCat(where, ": request id ", Quoted(e.request_id()), " but revision ", e.revision(),
+                           " records ", Quoted(change.request_id())));
+    // What the entry says was written, against what is stored at that revision.
+    std::map<std::pair<int, std::string>, std::string> items;  // (kind, id) -> canonical content or reason
+    for (const auto& d : e.documents()) items[{ChangeEntry::DOCUMENT_PUT, d.id()}] = Content(d);
+    for (const auto& x : e.entities()) items[{ChangeEntry::ENTITY_UPSERTED, x.id()}] = Content(x);
+    for (auto r : e.relations()) {
+      r.set_retracted(false);
+      r.clear_retraction_reason();
+      items[{ChangeEntry::RELATION_PUT, r.id()}] = Content(r);
+    }
+    for (const auto& r : e.retractions()) items[{ChangeEntry::RELATION_RETRACTED, r.id()}] = r.reason();
+    for (const ChangeEntry& c : change.changes()) {
+      auto item = items.find({c.kind(), c.id()});
+      if (item == items.end()) {
+        Problem(absl::StrCat(where, " holds no item for ", ChangeEntry::Kind_Name(c.kind()), " ", Quoted(c.id()),
+                             " of revision ", e.revision()));
+        continue;
+      }
+      std::string stored;
+      bool found = false;
+      if (c.kind() == ChangeEntry::DOCUMENT_PUT) {
+        Found<DocumentRecord> f;
+        RETURN_IF_ERROR(Lookup(Cf::kDocuments, c.id(), e.revision(), &f));
+        found = f.parsed, stored = Content(f.record);
+      } else if (c.kind() == ChangeEntry::ENTITY_UPSERTED) {
+        Found<EntityRecord> f;
+        RETURN_IF_ERROR(Lookup(Cf::kEntities, c.id(), e.revision(), &f));
+        found = f.parsed, stored = Content(f.record);
+      } else {
+        Found<RelationRecord> f;
+        RETURN_IF_ERROR(Lookup(Cf::kRelations, c.id(), e.revision(), &f));
+        found = f.parsed;
+        stored = c.kind() == ChangeEntry::RELATION_RETRACTED ? f.record.retraction_reason() : Content(f.record);
+      }
+      if (found && stored != item->second)
+        Problem(absl::StrCat(where, ": ", ChangeEntry::Kind_Name(c.kind()), " ", Quoted(c.id()), " at revision ",
+                             e.revision(), " differs from the entry's item"));
+    }
+    return absl::OkStatus();
+  }
+
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   VerifyOptions options_;
+  int64_t log_start_ = 1;
   VerifyReport report_;
   absl::flat_hash_set<std::string> changed_;  // (family, id, rev) of every change-log entry
   int64_t max_version_rev_ = 0;
@@ -551,7 +686,8 @@ std::string VerifyReport::Summary() const {
   }
   absl::StrAppend(&out, "; ", entity_versions, " entity, ", document_versions, " document and ", relation_versions,
                   " relation versions, ", index_entries, " index entries, ", name_entries, " name entries, ",
-                  change_records, " change records, ", request_records, " request records\n");
+                  change_records, " change records, ", request_records, " request records, ", log_entries,
+                  " log entries (position ", position, ")\n");
   for (const auto& p : problems) absl::StrAppend(&out, "  ", p, "\n");
   if (problem_count > static_cast<int64_t>(problems.size()))
     absl::StrAppend(&out, "  ... and ", problem_count - static_cast<int64_t>(problems.size()), " more\n");
@@ -568,7 +704,10 @@ absl::StatusOr<VerifyReport> VerifyDatabase(const std::string& path, const Verif
     const char* name = CfName(static_cast<Cf>(i));
     if (std::find(existing.begin(), existing.end(), name) == existing.end())
       return absl::FailedPreconditionError(
-          absl::StrCat(path, ": not an Annals database (no column family '", name, "')"));
+          static_cast<Cf>(i) == Cf::kLog
+              ? absl::StrCat(path, ": an Annals database of format 1, before the commit log: start annalsd on it "
+                                   "once (it upgrades it) and verify again")
+              : absl::StrCat(path, ": not an Annals database (no column family '", name, "')"));
     families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
   rocksdb::DB* raw = nullptr;

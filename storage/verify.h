@@ -18,6 +18,10 @@
 //             revision, and every version written after the horizon has its entry
 //   meta      the format version is known; the revision counter equals the newest
 //             version and change record; request records parse and are not from the future
+//   log       entries gapless from meta log_start to meta position, readable, of a known
+//             entry format, in increasing recorded time; each entry that wrote revision R
+//             is named by R's change record, and every version that record names is the
+//             entry's item (same content; for a retraction, the same reason)
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,7 @@ struct VerifyReport {
   int64_t index_entries = 0;  // out, in, by_predicate, by_time, by_document
   int64_t name_entries = 0;
   int64_t change_records = 0, request_records = 0;
+  int64_t position = 0, log_entries = 0;  // meta position, and the entries the log holds
   int64_t problem_count = 0;
   std::vector<std::string> problems;  // the first max_reported, one line each
 

@@ -264,6 +264,40 @@ TEST_F(VerifyTest, AMetaRevisionAheadOfTheDataFails) {
   EXPECT_NE(all.find("meta: revision is " + std::to_string(latest_ + 5)), std::string::npos) << all;
 }
 
+TEST_F(VerifyTest, TheLogIsCheckedAgainstTheData) {
+  WriteRandomHistory(40);
+  {
+    VerifyReport r = MustVerify();
+    EXPECT_TRUE(r.ok()) << r.Summary();
+    EXPECT_EQ(r.log_entries, r.position);
+    EXPECT_GE(r.position, latest_);
+  }
+  const int64_t gap = latest_ / 2;
+  Corrupt([&](rocksdb::DB* db, const auto& h) {
+    rocksdb::ColumnFamilyHandle* log = h[static_cast<int>(Cf::kLog)];
+    // One entry gone, and another's item no longer what was stored at its revision.
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), log, key::Log(gap)).ok());
+    std::string bytes;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), log, key::Log(3), &bytes).ok());
+    LogEntry e;
+    ASSERT_TRUE(e.ParseFromString(bytes));
+    ASSERT_GT(e.entities_size() + e.relations_size(), 0);
+    if (e.entities_size() > 0)
+      e.mutable_entities(0)->set_label("not what was written");
+    else
+      e.mutable_relations(0)->set_predicate("not what was written");
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), log, key::Log(3), e.SerializeAsString()).ok());
+  });
+  VerifyReport r = MustVerify();
+  const std::string all = AllProblems(r);
+  EXPECT_NE(all.find("log: entry " + std::to_string(gap + 1) + " where entry " + std::to_string(gap) +
+                     " was expected"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("log: entry 3: "), std::string::npos) << all;
+  EXPECT_NE(all.find("differs from the entry's item"), std::string::npos) << all;
+}
+
 TEST_F(VerifyTest, NotADatabaseIsAnError) {
   auto r = VerifyDatabase(dir_.Sub("nothing-here"));
   EXPECT_FALSE(r.ok());

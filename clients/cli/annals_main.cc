@@ -258,6 +258,24 @@ int main(int argc, char** argv) {
       ->required();
   admin_backup->callback([&] { conn.Connect(); code = AdminBackup(conn, backup_dir); });
 
+  // log export|replay (clients/cli/cli_log_commands.cc): the commit log as a file, and back.
+  auto* log = app.add_subcommand("log", "the commit log of a stopped server's database (docs/commit-log.md)")
+                  ->require_subcommand(1);
+  LogOptions log_options;
+  auto* log_export = log->add_subcommand("export", "write the log's entries to FILE (an exact copy of the history)");
+  log_export->add_option("file", log_options.file, "the file to write; must not exist")->required();
+  log_export->add_option("--db", log_options.db, "the database directory (annalsd --db)")
+      ->envname("ANNALS_DB")->capture_default_str();
+  log_export->add_option("--from", log_options.from, "first position (default: the first the log holds)");
+  log_export->add_option("--to", log_options.to, "last position (default: the last)");
+  log_export->callback([&] { code = LogExport(log_options, conn.json); });
+  auto* log_replay = log->add_subcommand(
+      "replay", "apply a file of `annals log export` to a database at the position before its first entry");
+  log_replay->add_option("file", log_options.file, "the file to read")->required();
+  log_replay->add_option("--db", log_options.db, "the database directory; created when missing")
+      ->required();
+  log_replay->callback([&] { code = LogReplay(log_options, conn.json); });
+
   // verify (clients/cli/cli_verify_command.cc): the offline consistency check of a stopped
   // server's database, read-only and without a server; `annals verify` and `annals admin verify`.
   std::string verify_db = "./var/annals";

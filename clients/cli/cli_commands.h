@@ -126,6 +126,16 @@ int Conflicts(Connection& c, const GraphOptions& o);
 // `annals admin backup DIR` (clients/cli/cli_admin_commands.cc).
 int AdminBackup(Connection& c, const std::string& dir);
 
+// `annals log export|replay` (clients/cli/cli_log_commands.cc): the commit log of a stopped
+// server's database to a file, and a file applied to another database; no connection.
+struct LogOptions {
+  std::string db = "./var/annals";
+  std::string file;
+  int64_t from = 0, to = 0;  // 0: the first / last entry the log holds
+};
+int LogExport(const LogOptions& o, bool json);
+int LogReplay(const LogOptions& o, bool json);
+
 // `annals verify --db DIR` (clients/cli/cli_verify_command.cc): no connection; 0 consistent,
 // 1 problems found (printed), 2 unreadable.
 int Verify(const std::string& db, bool json, int max_problems);

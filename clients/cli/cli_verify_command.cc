@@ -31,6 +31,8 @@ int Verify(const std::string& db, bool json, int max_problems) {
         {"name_entries", report->name_entries},
         {"change_records", report->change_records},
         {"request_records", report->request_records},
+        {"position", report->position},
+        {"log_entries", report->log_entries},
         {"problem_count", report->problem_count},
         {"problems", report->problems},
     };
