@@ -1,12 +1,30 @@
 #include "service/page_token.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "storage/key_codec.h"
 
 namespace annals::service {
+namespace {
+constexpr char kTag[] = "pt";
+constexpr char kTokenVersion = 1;
+constexpr size_t kHeader = 2 + 1 + 4;  // tag, token version, index format
+
+void AppendU32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+uint32_t ReadU32(std::string_view b) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
+  return v;
+}
+}  // namespace
 
 std::string EncodePageToken(const PageToken& token, const std::string& query_digest) {
-  std::string raw = query_digest;
+  std::string raw = kTag;
+  raw.push_back(kTokenVersion);
+  AppendU32(&raw, storage::kIndexFormatVersion);
+  raw += query_digest;
   storage::key::AppendU64(&raw, static_cast<uint64_t>(token.revision));
   raw += token.cursor;
   return absl::WebSafeBase64Escape(raw);
@@ -15,14 +33,25 @@ std::string EncodePageToken(const PageToken& token, const std::string& query_dig
 absl::StatusOr<PageToken> DecodePageToken(std::string_view token, const std::string& query_digest) {
   std::string raw;
   if (!absl::WebSafeBase64Unescape(absl::string_view(token.data(), token.size()), &raw) ||
-      raw.size() < query_digest.size() + 8)
-    return absl::InvalidArgumentError("page_token: malformed");
-  if (raw.compare(0, query_digest.size(), query_digest) != 0)
+      raw.size() < kHeader + query_digest.size() + 8 || raw.compare(0, 2, kTag) != 0)
+    return absl::InvalidArgumentError(
+        "page_token: malformed, or made by an older annalsd; start the listing again without it");
+  if (raw[2] != kTokenVersion)
+    return absl::InvalidArgumentError(absl::StrCat("page_token: token version ", static_cast<int>(raw[2]),
+                                                   " is not one this server reads; start the listing again"));
+  const uint32_t index_format = ReadU32(std::string_view(raw).substr(3));
+  if (index_format != storage::kIndexFormatVersion)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_token: cut from index format ", index_format, ", but this server's indexes are format ",
+        storage::kIndexFormatVersion, " (a token does not survive an index layout change); start the listing again"));
+  std::string_view rest = std::string_view(raw).substr(kHeader);
+  if (rest.compare(0, query_digest.size(), query_digest) != 0)
     return absl::InvalidArgumentError(
         "page_token: made for a different query (every field but page_size must stay the same)");
+  rest.remove_prefix(query_digest.size());
   PageToken out;
-  out.revision = static_cast<int64_t>(storage::key::ReadU64(std::string_view(raw).substr(query_digest.size())));
-  out.cursor = raw.substr(query_digest.size() + 8);
+  out.revision = static_cast<int64_t>(storage::key::ReadU64(rest));
+  out.cursor = std::string(rest.substr(8));
   return out;
 }
 

@@ -71,6 +71,10 @@ inline constexpr int64_t kOpen = INT64_MAX;  // rev_removed of a current index e
 // "log_start" and "settings", ChangeRecord.position. Store::Open upgrades 1 to 2
 // (storage/store_upgrade.cc) and refuses anything newer than it knows.
 inline constexpr uint32_t kFormatVersion = 2;
+// The layout of the index families' keys, which storage cursors (and so page tokens) are
+// positions in. A change to any index key's layout bumps it, so that tokens cut from the
+// old layout are refused rather than misread (service/page_token.h).
+inline constexpr uint32_t kIndexFormatVersion = 1;
 // The LogEntry format this build writes and the newest it can apply.
 inline constexpr uint32_t kLogEntryFormat = 1;
 

@@ -287,6 +287,32 @@ TEST(CommitLog, ReplayGivesTheSameStateAtEveryPositionWhateverTheClockAndOptions
   }
 }
 
+TEST(CommitLog, AListingCursorFromTheWriterContinuesOnAReplica) {
+  TempDir dir;
+  auto writer = MustOpen(dir.Sub("writer"));
+  History history(*writer, 3);
+  ASSERT_NO_FATAL_FAILURE(history.Run(80));
+  TempDir rdir;
+  auto replica = MustOpen(rdir.Sub("db"));
+  for (const auto& e : Entries(*writer)) ASSERT_TRUE(replica->Apply(e).ok());
+  RelationFilter f;
+  f.predicate = "visited";
+  f.statuses = {1, 2, 3, 4, 5};
+  const int64_t rev = writer->LatestRevision();
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto a = writer->ListRelations(f, rev, cursor, 2), b = replica->ListRelations(f, rev, cursor, 2);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->relations.size(), b->relations.size());
+    for (size_t i = 0; i < a->relations.size(); ++i) EXPECT_EQ(a->relations[i].id(), b->relations[i].id());
+    EXPECT_EQ(a->next_cursor, b->next_cursor);
+    cursor = a->next_cursor;
+    ++pages;
+  } while (!cursor.empty());
+  EXPECT_GT(pages, 2);
+}
+
 TEST(CommitLog, RecordedTimeNeverGoesBackwardsOrRepeats) {
   TempDir dir;
   StoreOptions o;
