@@ -119,9 +119,11 @@ log "data: $DATASET, $ROWS relations; work directory $W"
 # Before each load and each query phase: write back dirty pages (the previous contender's
 # files and deletions) and let the load average settle (RocksDB compactions after a load,
 # PostgreSQL's checkpointer), so no measurement pays for the work before it.
+# --quick waits at most 10 s per phase, so it stays a three-minute smoke run.
+SETTLE_MAX=$([ "$QUICK" = 1 ] && echo 10 || echo 60)
 settle() {
   sync
-  for _ in $(seq 1 60); do
+  for _ in $(seq 1 "$SETTLE_MAX"); do
     awk '{ exit !($1 < 0.5) }' /proc/loadavg && return 0
     sleep 1
   done
