@@ -104,6 +104,14 @@ struct CommitResult {
   int written_count() const { return entities_written + documents_written + relations_written; }
 };
 
+// What Store::Prepare makes of a WriteSet: the entry that would commit it (none when it
+// needs none: a replay of a request id, or nothing to write and no request id), and the
+// answer the commit gives once the entry is applied.
+struct PreparedCommit {
+  std::optional<LogEntry> entry;
+  CommitResult result;
+};
+
 // Filters of ListRelations; each non-empty one must match.
 struct RelationFilter {
   std::string subject, predicate, object_id, document_id;
@@ -186,6 +194,13 @@ class Store {
   // payload. On any error nothing is written.
   absl::StatusOr<CommitResult> Commit(const WriteSet& batch,
                                       std::vector<ItemError>* errors = nullptr);
+
+  // Commit's first half, for a writer whose entries go through another log first (the
+  // cluster's leader, cluster/replica.h): validates `batch` against the store at its head
+  // exactly as Commit does and returns the entry Commit would write, or Commit's answer
+  // when no entry is needed. Writes nothing; the caller applies the entry with Apply once
+  // its log has it, and no other commit may come between (the caller serializes them).
+  absl::StatusOr<PreparedCommit> Prepare(const WriteSet& batch, std::vector<ItemError>* errors = nullptr);
 
   // Commits a settings entry when `settings` differ from those in force; returns the
   // position of the entry that set them. INVALID_ARGUMENT for a negative retention or a
@@ -321,6 +336,12 @@ class Store {
     CommitResult result;
     bool wrote = false;
   };
+  struct Prepared {
+    std::optional<LogEntry> entry;  // with revision and response set
+    std::optional<BuiltEntry> built;
+    CommitResult result;
+  };
+  absl::StatusOr<Prepared> PrepareLocked(const WriteSet& batch, std::vector<ItemError>* errors);
   Store() = default;
 
   // The commit path (store_commit.cc); each needs commit_mu_ held.

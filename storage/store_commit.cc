@@ -356,9 +356,9 @@ absl::Status Store::PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<ItemError>* errors) {
-  std::lock_guard<std::mutex> lock(commit_mu_);
+absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std::vector<ItemError>* errors) {
   const int64_t now = NextRecordedTimeLocked();
+  Prepared out;
 
   // A request_id seen before: the same payload replays its first result, another one is refused.
   if (!batch.request_id.empty()) {
@@ -376,7 +376,8 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<It
           return absl::AlreadyExistsError(absl::StrCat(
               "request_id: '", batch.request_id, "' was used at revision ", seen.revision(),
               " for a different request"));
-        return ReplayOf(seen);
+        out.result = ReplayOf(seen);
+        return out;
       }
     }
   }
@@ -420,9 +421,33 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<It
 
   ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry, errors));
   // Nothing to write and no request id to remember: no entry.
-  if (!built.wrote && batch.request_id.empty()) return std::move(built.result);
-  RETURN_IF_ERROR(WriteEntryLocked(entry, built, /*fill_response=*/true));
-  return std::move(built.result);
+  if (!built.wrote && batch.request_id.empty()) {
+    out.result = std::move(built.result);
+    return out;
+  }
+  entry.set_revision(built.wrote ? LatestRevision() + 1 : 0);
+  if (!entry.request_id().empty()) *entry.mutable_response() = ResponseOf(built.result, entry.fingerprint());
+  out.result = built.result;
+  out.entry = std::move(entry);
+  out.built = std::move(built);
+  return out;
+}
+
+absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<ItemError>* errors) {
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch, errors));
+  if (!prepared.entry) return std::move(prepared.result);
+  RETURN_IF_ERROR(WriteEntryLocked(*prepared.entry, *prepared.built, /*fill_response=*/false));
+  return std::move(prepared.result);
+}
+
+absl::StatusOr<PreparedCommit> Store::Prepare(const WriteSet& batch, std::vector<ItemError>* errors) {
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch, errors));
+  PreparedCommit out;
+  out.entry = std::move(prepared.entry);
+  out.result = std::move(prepared.result);
+  return out;
 }
 
 absl::StatusOr<int64_t> Store::UpdateSettings(const Settings& settings) {

@@ -29,6 +29,23 @@ using annals::testing::TempDir;
 
 Date D(int y, int m = 0, int d = 0) { return annals::testing::MakeDate<Date>(y, m, d); }
 
+EntityRecord Entity(const std::string& id, const std::string& label) {
+  EntityRecord e;
+  e.set_id(id);
+  e.set_label(label);
+  return e;
+}
+
+// A batch of entities, with a request id when one is given.
+WriteSet EntityBatch(std::vector<EntityRecord> entities, const std::string& request_id = "",
+                     const std::string& fingerprint = "") {
+  WriteSet w;
+  w.entities = std::move(entities);
+  w.request_id = request_id;
+  w.fingerprint = fingerprint;
+  return w;
+}
+
 std::unique_ptr<Store> MustOpen(const std::string& path, StoreOptions options = {}) {
   auto opened = Store::Open(path, options);
   EXPECT_TRUE(opened.ok()) << opened.status();
@@ -197,11 +214,7 @@ StoreOptions ClockAt(int64_t start_micros, int64_t step_micros, const std::strin
 TEST(CommitLog, EveryCommitThatWritesOrRecordsARequestIdIsAGaplessEntry) {
   TempDir dir;
   auto store = MustOpen(dir.Sub("db"));
-  EntityRecord a;
-  a.set_id("a");
-  a.set_label("A");
-  WriteSet w;
-  w.entities = {a};
+  WriteSet w = EntityBatch({Entity("a", "A")});
   ASSERT_TRUE(store->Commit(w).ok());
   EXPECT_EQ(store->LastPosition(), 1);
   // The same item again without a request id: nothing to write, nothing to remember.
@@ -276,11 +289,7 @@ TEST(CommitLog, ReplayGivesTheSameStateAtEveryPositionWhateverTheClockAndOptions
       ASSERT_EQ(pa->relations.size(), pb->relations.size()) << "@" << rev;
     }
     // A replica's own writes go on from the entries' recorded time, never behind it.
-    EntityRecord z;
-    z.set_id("z");
-    z.set_label("Z");
-    WriteSet w;
-    w.entities = {z};
+    WriteSet w = EntityBatch({Entity("z", "Z")});
     auto r = replica->Commit(w);
     ASSERT_TRUE(r.ok());
     EXPECT_GT(r->recorded_at_micros, history.entries().back().recorded_at_micros());
@@ -322,11 +331,7 @@ TEST(CommitLog, RecordedTimeNeverGoesBackwardsOrRepeats) {
   auto store = MustOpen(dir.Sub("db"), o);
   int64_t last = 0;
   for (int i = 0; i < 5; ++i) {
-    EntityRecord e;
-    e.set_id(absl::StrCat("e", i));
-    e.set_label("E");
-    WriteSet w;
-    w.entities = {e};
+    WriteSet w = EntityBatch({Entity(absl::StrCat("e", i), "E")});
     auto r = store->Commit(w);
     ASSERT_TRUE(r.ok());
     EXPECT_GT(r->recorded_at_micros, last);
@@ -338,13 +343,7 @@ TEST(CommitLog, RecordedTimeNeverGoesBackwardsOrRepeats) {
 TEST(CommitLog, ARetryIsAnsweredFromTheLogOnAReplicaAsOnItsWriter) {
   TempDir dir;
   auto writer = MustOpen(dir.Sub("writer"));
-  EntityRecord a;
-  a.set_id("a");
-  a.set_label("A");
-  WriteSet first;
-  first.request_id = "create-a";
-  first.fingerprint = "fp-1";
-  first.entities = {a};
+  WriteSet first = EntityBatch({Entity("a", "A")}, "create-a", "fp-1");
   auto r1 = writer->Commit(first);
   ASSERT_TRUE(r1.ok());
   WriteSet unchanged = first;  // a request whose items are all unchanged: no revision
@@ -378,11 +377,7 @@ TEST(CommitLog, ARetryIsAnsweredFromTheLogOnAReplicaAsOnItsWriter) {
 TEST(CommitLog, EntriesThatCannotBeAppliedAreRefusedWholeAndNamed) {
   TempDir dir;
   auto writer = MustOpen(dir.Sub("writer"));
-  EntityRecord a;
-  a.set_id("a");
-  a.set_label("A");
-  WriteSet w;
-  w.entities = {a};
+  WriteSet w = EntityBatch({Entity("a", "A")});
   w.request_id = "q";
   ASSERT_TRUE(writer->Commit(w).ok());
   const LogEntry entry = Entries(*writer).at(0);
@@ -466,11 +461,7 @@ TEST(CommitLog, RetentionTrimsTheLogWithTheChangeLogAndReplayStillAgrees) {
   std::vector<LogEntry> all = Entries(*store);
   std::map<int64_t, std::string> digests;
   for (int i = 0; i < 1030; ++i) {
-    EntityRecord e;
-    e.set_id(absl::StrCat("e", i % 40));
-    e.set_label(absl::StrCat("Label ", i));
-    WriteSet w;
-    w.entities = {e};
+    WriteSet w = EntityBatch({Entity(absl::StrCat("e", i % 40), absl::StrCat("Label ", i))});
     ASSERT_TRUE(store->Commit(w).ok());
     auto more = Entries(*store, store->LastPosition());
     all.insert(all.end(), more.begin(), more.end());
@@ -488,21 +479,14 @@ TEST(CommitLog, RetentionTrimsTheLogWithTheChangeLogAndReplayStillAgrees) {
 TEST(CommitLog, ABulkLoadIsOneEntryThatReplaysToTheSameState) {
   TempDir dir;
   auto store = MustOpen(dir.Sub("db"));
-  EntityRecord seed;
-  seed.set_id("seed");
-  seed.set_label("Seed");
-  WriteSet w;
-  w.entities = {seed};
+  WriteSet w = EntityBatch({Entity("seed", "Seed")});
   ASSERT_TRUE(store->Commit(w).ok());
   {
     BulkLoadOptions small;
     small.spill_bytes = 64 << 10;  // several spills, so the entry comes in several parts
     BulkLoader loader(*store, small);
     for (int i = 0; i < 300; ++i) {
-      EntityRecord e;
-      e.set_id(absl::StrCat("b", i));
-      e.set_label(absl::StrCat("Bulk ", i));
-      ASSERT_TRUE(loader.AddEntity(e).ok());
+      ASSERT_TRUE(loader.AddEntity(Entity(absl::StrCat("b", i), absl::StrCat("Bulk ", i))).ok());
       RelationRecord r;
       if (i % 2) r.set_id(absl::StrCat("bulk-rel-", i));
       r.set_subject(absl::StrCat("b", i));
@@ -526,11 +510,7 @@ TEST(CommitLog, ABulkLoadIsOneEntryThatReplaysToTheSameState) {
   for (const auto& e : entries) ASSERT_TRUE(replica->Apply(e).ok()) << e.position();
   EXPECT_EQ(Digest(*replica), Digest(*store));
   // Writes go on after it, on both, the same way.
-  EntityRecord after;
-  after.set_id("after");
-  after.set_label("After");
-  WriteSet w2;
-  w2.entities = {after};
+  WriteSet w2 = EntityBatch({Entity("after", "After")});
   RelationRecord assigned;
   assigned.set_subject("after");
   assigned.set_predicate("near");
@@ -582,11 +562,7 @@ TEST_F(Format1Test, OpeningUpgradesAndTheRebuiltLogReplaysToTheSameData) {
   EXPECT_EQ(*replica->FamilyDigests(Store::DigestScope::kData), *store->FamilyDigests(Store::DigestScope::kData));
 
   // New writes go on from position 16, and a reopen finds format 2 (no second upgrade).
-  EntityRecord e;
-  e.set_id("after-upgrade");
-  e.set_label("After");
-  WriteSet w;
-  w.entities = {e};
+  WriteSet w = EntityBatch({Entity("after-upgrade", "After")});
   ASSERT_TRUE(store->Commit(w).ok());
   EXPECT_EQ(store->LastPosition(), 16);
   store.reset();

@@ -1,0 +1,378 @@
+#include "cluster/replica.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "storage/index_entries.h"
+
+namespace annals::cluster {
+namespace {
+
+etcdserverpb::Compare ValueIs(const std::string& key, const std::string& value) {
+  etcdserverpb::Compare c;
+  c.set_result(etcdserverpb::Compare::EQUAL);
+  c.set_target(etcdserverpb::Compare::VALUE);
+  c.set_key(key);
+  c.set_value(value);
+  return c;
+}
+
+etcdserverpb::Compare Absent(const std::string& key) {
+  etcdserverpb::Compare c;
+  c.set_result(etcdserverpb::Compare::EQUAL);
+  c.set_target(etcdserverpb::Compare::CREATE);
+  c.set_key(key);
+  c.set_create_revision(0);
+  return c;
+}
+
+etcdserverpb::RequestOp PutOp(const std::string& key, const std::string& value, int64_t lease = 0) {
+  etcdserverpb::RequestOp op;
+  auto* put = op.mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(lease);
+  return op;
+}
+
+etcdserverpb::RequestOp RangeOp(const std::string& key) {
+  etcdserverpb::RequestOp op;
+  op.mutable_request_range()->set_key(key);
+  return op;
+}
+
+}  // namespace
+
+Replica::Replica(storage::Store* store, ReplicaOptions options)
+    : store_(store), options_(std::move(options)), prefix_("/annals/" + options_.cluster + "/"),
+      etcd_(options_.etcd) {}
+
+std::string Replica::LogKey(int64_t position) const {
+  char digits[24];
+  std::snprintf(digits, sizeof digits, "%020" PRId64, position);
+  return Key("log/") + digits;
+}
+
+absl::StatusOr<int64_t> Replica::ReadHead() {
+  etcdserverpb::RangeRequest request;
+  request.set_key(Key("head"));
+  auto response = etcd_.Range(request);
+  if (!response.ok()) return response.status();
+  if (response->kvs().empty()) return absl::FailedPreconditionError("the cluster has no head key");
+  int64_t head = 0;
+  if (!absl::SimpleAtoi(response->kvs(0).value(), &head))
+    return absl::DataLossError(absl::StrCat("the cluster's head key holds '", response->kvs(0).value(), "'"));
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.head = head;
+  head_read_at_ = response->header().revision();
+  return head;
+}
+
+absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, ReplicaOptions options) {
+  if (options.node_id.empty()) return absl::InvalidArgumentError("node id: required in a cluster");
+  std::unique_ptr<Replica> r(new Replica(store, std::move(options)));
+  // The first member's history is the cluster's: the head starts at its position.
+  etcdserverpb::TxnRequest create;
+  *create.add_compare() = Absent(r->Key("head"));
+  *create.add_success() = PutOp(r->Key("head"), absl::StrCat(store->LastPosition()));
+  auto created = r->etcd_.Txn(create);
+  if (!created.ok()) return created.status();
+  auto head = r->ReadHead();
+  if (!head.ok()) return head.status();
+  const int64_t mine = store->LastPosition();
+  if (mine > *head)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this database is at log position ", mine, " but the cluster's log ends at ", *head,
+        ": it holds another history; start it on an empty volume (or with its own --cluster name)"));
+  if (mine > 0) {
+    // The entry both have must be the same entry.
+    etcdserverpb::RangeRequest get;
+    get.set_key(r->LogKey(mine));
+    auto theirs = r->etcd_.Range(get);
+    if (!theirs.ok()) return theirs.status();
+    if (!theirs->kvs().empty()) {
+      std::optional<storage::LogEntry> own;
+      auto read = store->ReadLog(mine, mine, [&](const storage::LogEntry& e) {
+        own = e;
+        return false;
+      });
+      if (read.ok() && own && storage::SerializeDeterministic(*own) != theirs->kvs(0).value())
+        return absl::FailedPreconditionError(absl::StrCat(
+            "this database's entry ", mine, " differs from the cluster's: it holds another history"));
+    }
+  }
+  if (mine < *head) {
+    etcdserverpb::RangeRequest next;
+    next.set_key(r->LogKey(mine + 1));
+    next.set_count_only(true);
+    auto has = r->etcd_.Range(next);
+    if (!has.ok()) return has.status();
+    if (has->count() == 0)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the cluster's log no longer holds entry ", mine + 1, ", which this database needs next; it must "
+          "start from a copy of a member's database"));
+  }
+  {
+    std::lock_guard<std::mutex> lock(r->mu_);
+    r->state_.applied = mine;
+  }
+  r->follower_ = std::thread([p = r.get()] { p->FollowLoop(); });
+  r->leaser_ = std::thread([p = r.get()] { p->LeaseLoop(); });
+  return r;
+}
+
+Replica::~Replica() {
+  stop_.store(true);
+  etcd_.Cancel();
+  stop_cv_.notify_all();
+  if (follower_.joinable()) follower_.join();
+  if (leaser_.joinable()) leaser_.join();
+  int64_t lease = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lease = lease_;
+  }
+  // Gives the leadership up at once, rather than after the lease's TTL.
+  if (lease != 0) etcd_.LeaseRevoke(lease).IgnoreError();
+}
+
+ReplicaState Replica::State() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_;
+}
+
+absl::Status Replica::ApplyUpTo(int64_t head) {
+  for (int64_t next = store_->LastPosition() + 1; next <= head && !stop_.load();) {
+    const int64_t last = std::min<int64_t>(head, next + options_.fetch_batch - 1);
+    etcdserverpb::RangeRequest request;
+    request.set_key(LogKey(next));
+    request.set_range_end(LogKey(last + 1));
+    auto response = etcd_.Range(request);
+    if (!response.ok()) return response.status();
+    for (const auto& kv : response->kvs()) {
+      if (kv.key() != LogKey(next))
+        return absl::DataLossError(absl::StrCat("the cluster's log has no entry ", next,
+                                                " (trimmed?): this replica must start from a copy of a member"));
+      storage::LogEntry entry;
+      if (!entry.ParseFromString(kv.value()))
+        return absl::DataLossError(absl::StrCat("the cluster's entry ", next, " is unreadable"));
+      if (absl::Status s = store_->Apply(entry); !s.ok()) return s;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        state_.applied = next;
+      }
+      applied_cv_.notify_all();
+      ++next;
+    }
+    if (next <= last)
+      return absl::DataLossError(absl::StrCat("the cluster's log has no entry ", next,
+                                              " (trimmed?): this replica must start from a copy of a member"));
+  }
+  return absl::OkStatus();
+}
+
+void Replica::FollowLoop() {
+  while (!stop_.load()) {
+    auto head = ReadHead();
+    if (head.ok()) {
+      std::lock_guard<std::mutex> commit(commit_mu_);
+      // A leader appends everything the log holds after it took over; an entry it did not
+      // append means another writer did: it is not the only writer, so it stops leading.
+      if (State().leader && *head > store_->LastPosition())
+        StepDown(absl::StrCat("entry ", store_->LastPosition() + 1, " was appended by another writer"));
+      if (absl::Status s = ApplyUpTo(*head); !s.ok() && s.code() != absl::StatusCode::kUnavailable &&
+                                             s.code() != absl::StatusCode::kDeadlineExceeded) {
+        // An entry this replica cannot apply: it stops, and says which and why.
+        std::lock_guard<std::mutex> lock(mu_);
+        state_.failure = std::string(s.message());
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!state_.failure.empty()) {
+        state_.leader = false;
+        break;
+      }
+    }
+    // A wake-up only: the next turn reads the head whatever the watch said. It watches from
+    // just after the etcd revision the head was read at, so a change in between wakes it.
+    int64_t from;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      from = head_read_at_ + 1;
+    }
+    if (!etcd_.WaitForChange(Key("head"), "", from, options_.poll) && !head.ok()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.poll), [this] { return stop_.load(); });
+    }
+  }
+}
+
+void Replica::StepDown(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_.leader) std::fprintf(stderr, "annalsd: cluster: no longer the leader: %s\n", why.c_str());
+  state_.leader = false;
+}
+
+void Replica::LeaseLoop() {
+  const auto renew_every = options_.lease_ttl / 3;
+  while (!stop_.load()) {
+    bool leading;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      leading = state_.leader && state_.failure.empty();
+    }
+    if (leading) {
+      int64_t lease;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        lease = lease_;
+      }
+      const absl::Time sent = absl::Now();
+      auto ttl = etcd_.LeaseKeepAlive(lease);
+      if (ttl.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        // Counted from when the renewal was sent, so this replica stops acknowledging before
+        // etcd could let the lease go.
+        lease_ok_until_ = sent + absl::Seconds(*ttl);
+      } else if (ttl.status().code() == absl::StatusCode::kNotFound) {
+        StepDown("the lease expired");
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (absl::Now() >= lease_ok_until_) {
+          state_.leader = false;
+          std::fprintf(stderr, "annalsd: cluster: no longer the leader: lease not renewed (%s)\n",
+                       std::string(ttl.status().message()).c_str());
+        }
+      }
+    } else {
+      // Stand for leader: the leader key, bound to a fresh lease, if nobody holds it.
+      auto lease = etcd_.LeaseGrant(options_.lease_ttl);
+      if (lease.ok()) {
+        const absl::Time granted = absl::Now();
+        etcdserverpb::TxnRequest txn;
+        *txn.add_compare() = Absent(Key("leader"));
+        *txn.add_success() = PutOp(Key("leader"), options_.node_id + " " + options_.advertise, *lease);
+        *txn.add_failure() = RangeOp(Key("leader"));
+        auto won = etcd_.Txn(txn);
+        if (won.ok() && won->succeeded()) {
+          // Leads only once it has applied everything appended before it.
+          std::lock_guard<std::mutex> commit(commit_mu_);
+          auto head = ReadHead();
+          absl::Status caught = head.ok() ? ApplyUpTo(*head) : head.status();
+          std::lock_guard<std::mutex> lock(mu_);
+          if (caught.ok() && state_.failure.empty()) {
+            lease_ = *lease;
+            lease_ok_until_ = granted + options_.lease_ttl;
+            state_.leader = true;
+            state_.leader_id = options_.node_id;
+            state_.leader_address = options_.advertise;
+            std::fprintf(stderr, "annalsd: cluster: leading at position %lld\n",
+                         static_cast<long long>(state_.applied));
+          }
+        } else {
+          etcd_.LeaseRevoke(*lease).IgnoreError();
+          if (won.ok() && !won->responses().empty() && !won->responses(0).response_range().kvs().empty()) {
+            const std::string holder = won->responses(0).response_range().kvs(0).value();
+            const size_t space = holder.find(' ');
+            std::lock_guard<std::mutex> lock(mu_);
+            state_.leader_id = holder.substr(0, space);
+            state_.leader_address = space == std::string::npos ? "" : holder.substr(space + 1);
+          }
+        }
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(renew_every), [this] { return stop_.load(); });
+  }
+}
+
+absl::Status Replica::Append(const storage::LogEntry& entry) {
+  const std::string bytes = storage::SerializeDeterministic(entry);
+  etcdserverpb::TxnRequest txn;
+  *txn.add_compare() = ValueIs(Key("head"), absl::StrCat(entry.position() - 1));
+  *txn.add_success() = PutOp(LogKey(entry.position()), bytes);
+  *txn.add_success() = PutOp(Key("head"), absl::StrCat(entry.position()));
+  auto done = etcd_.Txn(txn);
+  if (done.ok()) {
+    if (done->succeeded()) return absl::OkStatus();
+    StepDown(absl::StrCat("another writer appended entry ", entry.position()));
+    return absl::UnavailableError(absl::StrCat("not the leader any more (entry ", entry.position(),
+                                               " was appended by another writer); retry"));
+  }
+  // The outcome is unknown: the Txn may still be applied. Read back what the log holds.
+  for (int attempt = 0; attempt < 10 && !stop_.load(); ++attempt) {
+    etcdserverpb::RangeRequest get;
+    get.set_key(LogKey(entry.position()));
+    auto got = etcd_.Range(get);
+    if (got.ok()) {
+      if (got->kvs().empty()) {
+        return absl::UnavailableError(absl::StrCat("the commit log did not take entry ", entry.position(), " (",
+                                                   done.status().message(), "); retry with the same request id"));
+      }
+      if (got->kvs(0).value() == bytes) return absl::OkStatus();
+      StepDown(absl::StrCat("another writer appended entry ", entry.position()));
+      return absl::UnavailableError("not the leader any more; retry");
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return absl::UnavailableError(absl::StrCat("the commit log cannot be reached (", done.status().message(),
+                                             "); retry with the same request id"));
+}
+
+absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& batch,
+                                                      std::vector<storage::ItemError>* errors) {
+  std::lock_guard<std::mutex> commit(commit_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!state_.failure.empty())
+      return absl::UnavailableError(absl::StrCat("this replica stopped applying the log: ", state_.failure));
+    if (!state_.leader)
+      return absl::UnavailableError(state_.leader_address.empty()
+                                        ? std::string("no leader is known yet; retry")
+                                        : absl::StrCat("not the leader; the leader is ", state_.leader_id, " at ",
+                                                       state_.leader_address));
+    if (absl::Now() >= lease_ok_until_) return absl::UnavailableError("the leader's lease is not renewed; retry");
+  }
+  auto prepared = store_->Prepare(batch, errors);
+  if (!prepared.ok()) return prepared.status();
+  if (!prepared->entry) return std::move(prepared->result);
+  if (absl::Status appended = Append(*prepared->entry); !appended.ok()) return appended;
+  if (absl::Status applied = store_->Apply(*prepared->entry); !applied.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.failure = std::string(applied.message());
+    state_.leader = false;
+    return absl::InternalError(absl::StrCat("appended, but not applied here: ", applied.message()));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.applied = prepared->entry->position();
+    state_.head = std::max(state_.head, state_.applied);
+  }
+  applied_cv_.notify_all();
+  return std::move(prepared->result);
+}
+
+absl::Status Replica::WaitForPosition(int64_t position, absl::Time deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (store_->LastPosition() < position) {
+    if (!state_.failure.empty()) return absl::UnavailableError(state_.failure);
+    if (applied_cv_.wait_until(lock, absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Milliseconds(50)))) ==
+            std::cv_status::timeout &&
+        absl::Now() >= deadline)
+      return absl::DeadlineExceededError(absl::StrCat("this replica has applied position ", store_->LastPosition(),
+                                                      ", not yet ", position));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Replica::CatchUpToHead(absl::Time deadline) {
+  auto head = ReadHead();
+  if (!head.ok()) return head.status();
+  return WaitForPosition(*head, deadline);
+}
+
+}  // namespace annals::cluster

@@ -1,0 +1,109 @@
+// Replica: one Annals store kept in step with a cluster's commit log held by etcd
+// (docs/cluster.md). Every replica follows the log; one of them, the leader, appends to it.
+//
+// etcd keys, under /annals/<cluster>/:
+//   head            the position of the last entry appended, as decimal text. Created once
+//                   (at the first member's position), never deleted, never trimmed.
+//   log/<position>  one LogEntry (storage/record.proto), position as 20 decimal digits so
+//                   the keys sort by position.
+//   leader          "<node id> <advertise address>", bound to the leader's lease.
+//
+// Appending entry N+1 is one Txn: compare head == N; on success put log/N+1 and head = N+1.
+// That compare is what makes two processes that both believe they lead unable to append two
+// different entries N+1; the lease only decides who tries. The leader acknowledges a write
+// only after its Txn succeeded and its own store applied the entry. A leader whose lease
+// lapses stops acknowledging.
+//
+// Following: a replica applies entries strictly by position (Store::Apply). A watch on the
+// log keys only wakes it; it reads what it lacks with Range, and reads the head at least
+// every `poll` whatever the watch says, so a lost watch event delays it, never skips.
+//
+// Thread-safe. Commit calls are serialized.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cluster/etcd_client.h"
+#include "storage/store.h"
+
+namespace annals::cluster {
+
+struct ReplicaOptions {
+  EtcdOptions etcd;
+  std::string cluster = "annals";  // the key prefix /annals/<cluster>/
+  std::string node_id;             // unique in the cluster
+  std::string advertise;           // where other replicas reach this one (host:port)
+  absl::Duration lease_ttl = absl::Seconds(2);
+  absl::Duration poll = absl::Milliseconds(200);
+  // Entries read per Range while following.
+  int fetch_batch = 256;
+};
+
+struct ReplicaState {
+  bool leader = false;
+  std::string leader_id, leader_address;  // empty when unknown
+  int64_t applied = 0;                    // the store's position
+  int64_t head = -1;                      // etcd's head as last read (-1: never read)
+  std::string failure;                    // non-empty: applying stopped, and why
+};
+
+class Replica {
+ public:
+  // Joins the cluster: creates the head key at the store's position when the cluster has
+  // none (this store is the first member and its history is the cluster's), then follows
+  // and stands for leader. FAILED_PRECONDITION when the store is behind the first entry
+  // etcd still holds, or ahead of its head (it belongs to another history).
+  static absl::StatusOr<std::unique_ptr<Replica>> Start(storage::Store* store, ReplicaOptions options);
+  ~Replica();  // stops following; a leader gives up its lease
+
+  // The leader's commit: Prepare on the store at the head, append to etcd, apply, answer.
+  // UNAVAILABLE when this replica is not the leader (the message names the leader when it
+  // is known), has lost its lease, or etcd cannot be reached; a write that got UNAVAILABLE
+  // may have been committed, so retries carry a request id.
+  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch,
+                                               std::vector<storage::ItemError>* errors = nullptr);
+
+  // Waits until the store has applied `position` (or the deadline); DEADLINE_EXCEEDED then.
+  absl::Status WaitForPosition(int64_t position, absl::Time deadline);
+  // Waits until the store has applied etcd's head as read now: a linearizable read point.
+  absl::Status CatchUpToHead(absl::Time deadline);
+
+  ReplicaState State() const;
+  const ReplicaOptions& options() const { return options_; }
+
+ private:
+  Replica(storage::Store* store, ReplicaOptions options);
+  std::string Key(const std::string& name) const { return prefix_ + name; }
+  std::string LogKey(int64_t position) const;
+  absl::StatusOr<int64_t> ReadHead();
+  // Applies entries up to `head` (at most fetch_batch per read); stops at the first error.
+  absl::Status ApplyUpTo(int64_t head);
+  void FollowLoop();
+  void LeaseLoop();
+  void StepDown(const std::string& why);
+  absl::Status Append(const storage::LogEntry& entry);
+
+  storage::Store* store_;
+  ReplicaOptions options_;
+  std::string prefix_;
+  EtcdClient etcd_;
+  std::atomic<bool> stop_{false};
+  std::mutex commit_mu_;  // one Commit at a time, and no following while it runs
+  mutable std::mutex mu_;
+  std::condition_variable applied_cv_;  // under mu_: the store applied more
+  std::condition_variable stop_cv_;
+  ReplicaState state_;     // under mu_
+  int64_t head_read_at_ = 0;  // under mu_: the etcd revision of the last head read
+  int64_t lease_ = 0;      // under mu_; 0 when not leading
+  absl::Time lease_ok_until_;  // under mu_: renewals seen until then
+  std::thread follower_, leaser_;
+};
+
+}  // namespace annals::cluster

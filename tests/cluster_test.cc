@@ -1,0 +1,286 @@
+// cluster/replica.h against real etcd: three etcd members (Debian's etcd 3.4) on loopback,
+// Annals stores in temporary directories. The replicas converge to the same state digest;
+// only the leader appends, and a writer whose compare fails cannot append; leadership moves
+// when the leader goes, and a retry of what the old leader committed is answered, not
+// written again; losing the etcd leader costs an election, not a write; an entry a replica
+// cannot apply stops it, saying which.
+#include "cluster/replica.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "storage/index_entries.h"
+#include "tests/support/etcd_cluster.h"
+#include "tests/support/temp_dir.h"
+
+namespace annals::cluster {
+namespace {
+
+using annals::testing::EtcdCluster;
+using annals::testing::TempDir;
+using storage::Store;
+
+storage::WriteSet EntityWrite(const std::string& id, const std::string& request_id) {
+  storage::EntityRecord e;
+  e.set_id(id);
+  e.set_label("Label of " + id);
+  storage::WriteSet w;
+  w.entities = {e};
+  w.request_id = request_id;
+  w.fingerprint = "fp-" + id;
+  return w;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    etcd_ = new EtcdCluster(3);
+    ASSERT_TRUE(etcd_->WaitReady()) << "the etcd members did not come up";
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+  void SetUp() override { cluster_ = absl::StrCat("t", ::testing::UnitTest::GetInstance()->random_seed(), "-", ++n_); }
+
+  ReplicaOptions Options(const std::string& node) {
+    ReplicaOptions o;
+    o.etcd.endpoints = etcd_->Endpoints();
+    o.etcd.call_timeout = absl::Seconds(2);
+    o.cluster = cluster_;
+    o.node_id = node;
+    o.advertise = "127.0.0.1:1" + node;
+    o.lease_ttl = absl::Seconds(2);
+    o.poll = absl::Milliseconds(100);
+    return o;
+  }
+  std::unique_ptr<Store> NewStore(const std::string& name) {
+    auto s = Store::Open(dir_.Sub(name), {});
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  std::unique_ptr<Replica> Join(Store* store, const std::string& node) {
+    auto r = Replica::Start(store, Options(node));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+  // The replica that leads, once one does (within `seconds`).
+  static Replica* WaitForLeader(const std::vector<Replica*>& replicas, double seconds = 10) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+      for (Replica* r : replicas)
+        if (r != nullptr && r->State().leader) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return nullptr;
+  }
+  static std::string Digest(Store& s) { return *s.StateDigest(); }
+
+  static EtcdCluster* etcd_;
+  static int n_;
+  std::string cluster_;
+  TempDir dir_;
+};
+EtcdCluster* ClusterTest::etcd_ = nullptr;
+int ClusterTest::n_ = 0;
+
+TEST_F(ClusterTest, ReplicasConvergeAndOnlyTheLeaderAppends) {
+  auto a = NewStore("a"), b = NewStore("b"), c = NewStore("c");
+  auto ra = Join(a.get(), "a"), rb = Join(b.get(), "b"), rc = Join(c.get(), "c");
+  Replica* leader = WaitForLeader({ra.get(), rb.get(), rc.get()});
+  ASSERT_NE(leader, nullptr);
+  for (int i = 0; i < 40; ++i) {
+    auto r = leader->Commit(EntityWrite(absl::StrCat("e", i), absl::StrCat("req-", i)));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->revision, i + 1);
+  }
+  // A follower refuses to append, and says who leads.
+  Replica* follower = leader == ra.get() ? rb.get() : ra.get();
+  auto refused = follower->Commit(EntityWrite("x", "req-x"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("the leader is " + leader->options().node_id), std::string::npos)
+      << refused.status();
+  for (Replica* r : {ra.get(), rb.get(), rc.get()})
+    ASSERT_TRUE(r->WaitForPosition(40, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(Digest(*a), Digest(*b));
+  EXPECT_EQ(Digest(*a), Digest(*c));
+  EXPECT_EQ(b->LatestRevision(), 40);
+}
+
+TEST_F(ClusterTest, AWriterWhoseHeadIsStaleCannotAppend) {
+  auto a = NewStore("a"), b = NewStore("b");
+  auto ra = Join(a.get(), "a");
+  Replica* leader = WaitForLeader({ra.get()});
+  ASSERT_NE(leader, nullptr);
+  ASSERT_TRUE(leader->Commit(EntityWrite("first", "r1")).ok());
+  // Another process appends entry 2 behind the leader's back (as a second, paused-and-
+  // resumed "leader" would): the head moves.
+  {
+    EtcdOptions o;
+    o.endpoints = etcd_->Endpoints();
+    EtcdClient client(o);
+    storage::LogEntry forged;
+    auto other = Store::Open(dir_.Sub("other"), {});
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->Commit(EntityWrite("first", "r1")).ok());
+    ASSERT_TRUE((*other)->Commit(EntityWrite("intruder", "r2")).ok());
+    (*other)->ReadLog(2, 2, [&](const storage::LogEntry& e) {
+      forged = e;
+      return false;
+    }).IgnoreError();
+    etcdserverpb::TxnRequest txn;
+    auto* cmp = txn.add_compare();
+    cmp->set_result(etcdserverpb::Compare::EQUAL);
+    cmp->set_target(etcdserverpb::Compare::VALUE);
+    cmp->set_key("/annals/" + cluster_ + "/head");
+    cmp->set_value("1");
+    auto* put = txn.add_success()->mutable_request_put();
+    put->set_key("/annals/" + cluster_ + "/log/00000000000000000002");
+    put->set_value(storage::SerializeDeterministic(forged));
+    auto* head = txn.add_success()->mutable_request_put();
+    head->set_key("/annals/" + cluster_ + "/head");
+    head->set_value("2");
+    auto done = client.Txn(txn);
+    ASSERT_TRUE(done.ok() && done->succeeded());
+  }
+  // The leader either appends with "head == 1" and the compare fails, or its follower
+  // sees entry 2 first and it steps down: either way the write is refused and nothing is
+  // written twice at 2.
+  auto r = leader->Commit(EntityWrite("second", "r3"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_FALSE(leader->State().leader) << "it steps down";
+  // It follows the entry it lost to, and leads again only after applying it.
+  ASSERT_TRUE(ra->WaitForPosition(2, absl::Now() + absl::Seconds(10)).ok());
+  auto got = a->GetEntity("intruder", a->LatestRevision());
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_FALSE(a->GetEntity("second", a->LatestRevision())->has_value());
+}
+
+TEST_F(ClusterTest, WhenTheLeaderGoesAnotherLeadsAndRetriesAreAnsweredNotRewritten) {
+  auto a = NewStore("a"), b = NewStore("b");
+  auto ra = Join(a.get(), "a"), rb = Join(b.get(), "b");
+  Replica* leader = WaitForLeader({ra.get(), rb.get()});
+  ASSERT_NE(leader, nullptr);
+  const bool a_led = leader == ra.get();
+  auto first = leader->Commit(EntityWrite("before", "req-before"));
+  ASSERT_TRUE(first.ok());
+  // The leader goes away (its process ends: it gives its lease up).
+  const auto gone = std::chrono::steady_clock::now();
+  if (a_led) ra.reset(); else rb.reset();
+  Replica* next = WaitForLeader({a_led ? rb.get() : ra.get()});
+  ASSERT_NE(next, nullptr);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - gone).count();
+  EXPECT_LT(seconds, 5.0) << "write unavailability";
+  auto retry = next->Commit(EntityWrite("before", "req-before"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->revision, first->revision);
+  auto after = next->Commit(EntityWrite("after", "req-after"));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->revision, first->revision + 1);
+}
+
+TEST_F(ClusterTest, LosingTheEtcdLeaderCostsAnElectionNotAWrite) {
+  auto a = NewStore("a"), b = NewStore("b");
+  auto ra = Join(a.get(), "a"), rb = Join(b.get(), "b");
+  Replica* leader = WaitForLeader({ra.get(), rb.get()});
+  ASSERT_NE(leader, nullptr);
+  ASSERT_TRUE(leader->Commit(EntityWrite("one", "q1")).ok());
+  const int etcd_leader = etcd_->Leader();
+  ASSERT_GE(etcd_leader, 0);
+  etcd_->Kill(etcd_leader);
+  // Writes with request ids, retried until they land: each lands once.
+  int landed = 0;
+  for (int i = 0; i < 10; ++i) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    for (;;) {
+      Replica* now = WaitForLeader({ra.get(), rb.get()}, 10);
+      ASSERT_NE(now, nullptr);
+      auto r = now->Commit(EntityWrite(absl::StrCat("w", i), absl::StrCat("qw", i)));
+      if (r.ok()) {
+        ++landed;
+        break;
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), until) << r.status();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(landed, 10);
+  etcd_->Start(etcd_leader);
+  ASSERT_TRUE(etcd_->WaitReady());
+  for (Replica* r : {ra.get(), rb.get()}) ASSERT_TRUE(r->WaitForPosition(a->LastPosition() > b->LastPosition() ? a->LastPosition() : b->LastPosition(), absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(a->LatestRevision(), 11);
+  EXPECT_EQ(Digest(*a), Digest(*b));
+}
+
+TEST_F(ClusterTest, AnEntryAReplicaCannotApplyStopsItAndSaysWhich) {
+  auto a = NewStore("a");
+  auto ra = Join(a.get(), "a");
+  ASSERT_NE(WaitForLeader({ra.get()}), nullptr);
+  ASSERT_TRUE(ra->Commit(EntityWrite("ok", "q")).ok());
+  auto b = NewStore("b");
+  auto rb = Join(b.get(), "b");
+  ASSERT_TRUE(rb->WaitForPosition(1, absl::Now() + absl::Seconds(10)).ok());
+  // Entry 2, from a newer writer: an entry format this build does not know.
+  EtcdOptions o;
+  o.endpoints = etcd_->Endpoints();
+  EtcdClient client(o);
+  storage::LogEntry newer;
+  newer.set_format(storage::kLogEntryFormat + 1);
+  newer.set_position(2);
+  newer.set_recorded_at_micros(absl::ToUnixMicros(absl::Now()) + 1000000);
+  etcdserverpb::TxnRequest txn;
+  auto* put = txn.add_success()->mutable_request_put();
+  put->set_key("/annals/" + cluster_ + "/log/00000000000000000002");
+  put->set_value(storage::SerializeDeterministic(newer));
+  auto* head = txn.add_success()->mutable_request_put();
+  head->set_key("/annals/" + cluster_ + "/head");
+  head->set_value("2");
+  ASSERT_TRUE(client.Txn(txn).ok());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (rb->State().failure.empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string failure = rb->State().failure;
+  EXPECT_NE(failure.find("log entry 2 cannot be applied"), std::string::npos) << failure;
+  EXPECT_NE(failure.find("entry format"), std::string::npos) << failure;
+  EXPECT_EQ(b->LastPosition(), 1) << "nothing of it applied";
+}
+
+TEST_F(ClusterTest, ADatabaseOfAnotherHistoryIsRefused) {
+  auto a = NewStore("a");
+  auto ra = Join(a.get(), "a");
+  ASSERT_NE(WaitForLeader({ra.get()}), nullptr);
+  ASSERT_TRUE(ra->Commit(EntityWrite("one", "q1")).ok());
+  // A store with its own two entries, ahead of the cluster's one.
+  auto other = NewStore("other");
+  ASSERT_TRUE(other->Commit(EntityWrite("x", "")).ok());
+  ASSERT_TRUE(other->Commit(EntityWrite("y", "")).ok());
+  auto refused = Replica::Start(other.get(), Options("other"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("another history"), std::string::npos) << refused.status();
+  // One at the same position but with another entry 1.
+  auto same = NewStore("same");
+  ASSERT_TRUE(same->Commit(EntityWrite("different", "")).ok());
+  auto refused2 = Replica::Start(same.get(), Options("same"));
+  ASSERT_FALSE(refused2.ok());
+  EXPECT_NE(refused2.status().message().find("differs from the cluster's"), std::string::npos) << refused2.status();
+}
+
+TEST_F(ClusterTest, ASingleNodeDatabaseBecomesTheFirstMember) {
+  auto a = NewStore("a");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(a->Commit(EntityWrite(absl::StrCat("pre", i), "")).ok());
+  auto ra = Join(a.get(), "a");
+  Replica* leader = WaitForLeader({ra.get()});
+  ASSERT_NE(leader, nullptr);
+  EXPECT_EQ(leader->State().head, 5);
+  auto r = leader->Commit(EntityWrite("member", "m"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->revision, 6);
+}
+
+}  // namespace
+}  // namespace annals::cluster
