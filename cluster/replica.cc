@@ -6,7 +6,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cluster/replication_service.h"
 #include "storage/index_entries.h"
+
+#include <grpcpp/grpcpp.h>
 
 namespace annals::cluster {
 namespace {
@@ -115,6 +118,9 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
           "the cluster's log no longer holds entry ", mine + 1, ", which this database needs next; it must "
           "start from a copy of a member's database"));
   }
+  // Marks the database as a member, so offline tools that would write around the log
+  // (annals import --bulk) refuse it.
+  if (absl::Status marked = store->SetClusterName(r->options_.cluster); !marked.ok()) return marked;
   {
     std::lock_guard<std::mutex> lock(r->mu_);
     r->state_.applied = mine;
@@ -325,6 +331,62 @@ absl::Status Replica::Append(const storage::LogEntry& entry) {
 
 absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& batch,
                                                       std::vector<storage::ItemError>* errors) {
+  std::string leader_address;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_.leader || state_.leader_address.empty() || state_.leader_address == options_.advertise)
+      leader_address.clear();
+    else
+      leader_address = state_.leader_address;
+  }
+  if (leader_address.empty()) return CommitAsLeader(batch, errors);
+
+  // A follower: forward to the leader.
+  v1::Replication::Stub* stub;
+  {
+    std::lock_guard<std::mutex> lock(forward_mu_);
+    if (forward_address_ != leader_address || !forward_stub_) {
+      auto creds = options_.peer_credentials ? options_.peer_credentials : grpc::InsecureChannelCredentials();
+      forward_stub_ = v1::Replication::NewStub(grpc::CreateChannel(leader_address, creds));
+      forward_address_ = leader_address;
+    }
+    stub = forward_stub_.get();
+  }
+  grpc::ClientContext ctx;
+  const absl::Time deadline = absl::Now() + options_.forward_timeout;
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  if (!options_.peer_token.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.peer_token);
+  v1::CommitOutcome outcome;
+  grpc::Status sent = stub->Commit(&ctx, ToForwarded(batch), &outcome);
+  if (!sent.ok())
+    return absl::UnavailableError(absl::StrCat("forwarding to the leader at ", leader_address, " failed: ",
+                                               sent.error_message(), "; retry with the same request id"));
+  if (outcome.code() != 0) {
+    if (errors)
+      for (const auto& e : outcome.errors()) errors->push_back({e.field(), e.description()});
+    return absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
+  }
+  storage::CommitResult result;
+  const auto& r = outcome.result();
+  result.revision = r.revision();
+  result.recorded_at_micros = r.recorded_at_micros();
+  result.replayed = outcome.replayed();
+  result.entity_ids.assign(r.entity_ids().begin(), r.entity_ids().end());
+  result.document_ids.assign(r.document_ids().begin(), r.document_ids().end());
+  result.relation_ids.assign(r.relation_ids().begin(), r.relation_ids().end());
+  result.entities_written = r.entities_written();
+  result.documents_written = r.documents_written();
+  result.relations_written = r.relations_written();
+  result.unchanged_count = r.unchanged_count();
+  // Read-your-writes on this replica: answer once it has applied the write itself.
+  if (absl::Status applied = WaitForRevision(result.revision, deadline); !applied.ok())
+    return absl::Status(applied.code(), absl::StrCat("committed at revision ", result.revision,
+                                                     " by the leader, but not yet applied here: ", applied.message()));
+  return result;
+}
+
+absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::WriteSet& batch,
+                                                              std::vector<storage::ItemError>* errors) {
   std::lock_guard<std::mutex> commit(commit_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -365,6 +427,18 @@ absl::Status Replica::WaitForPosition(int64_t position, absl::Time deadline) {
         absl::Now() >= deadline)
       return absl::DeadlineExceededError(absl::StrCat("this replica has applied position ", store_->LastPosition(),
                                                       ", not yet ", position));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Replica::WaitForRevision(int64_t revision, absl::Time deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (store_->LatestRevision() < revision) {
+    if (!state_.failure.empty()) return absl::UnavailableError(state_.failure);
+    applied_cv_.wait_until(lock, absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Milliseconds(50))));
+    if (store_->LatestRevision() < revision && absl::Now() >= deadline)
+      return absl::DeadlineExceededError(absl::StrCat("this replica has applied revision ", store_->LatestRevision(),
+                                                      ", not yet ", revision));
   }
   return absl::OkStatus();
 }

@@ -30,7 +30,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cluster/committer.h"
 #include "cluster/etcd_client.h"
+#include <grpcpp/security/credentials.h>
+
+#include "cluster/replication.grpc.pb.h"
 #include "storage/store.h"
 
 namespace annals::cluster {
@@ -44,6 +48,11 @@ struct ReplicaOptions {
   absl::Duration poll = absl::Milliseconds(200);
   // Entries read per Range while following.
   int fetch_batch = 256;
+  // How a follower reaches the leader to forward writes: channel credentials (null:
+  // plaintext) and a bearer token of write scope (empty: none), the replica's own.
+  std::shared_ptr<grpc::ChannelCredentials> peer_credentials;
+  std::string peer_token;
+  absl::Duration forward_timeout = absl::Seconds(10);
 };
 
 struct ReplicaState {
@@ -54,21 +63,28 @@ struct ReplicaState {
   std::string failure;                    // non-empty: applying stopped, and why
 };
 
-class Replica {
+class Replica : public Committer {
  public:
   // Joins the cluster: creates the head key at the store's position when the cluster has
   // none (this store is the first member and its history is the cluster's), then follows
   // and stands for leader. FAILED_PRECONDITION when the store is behind the first entry
   // etcd still holds, or ahead of its head (it belongs to another history).
   static absl::StatusOr<std::unique_ptr<Replica>> Start(storage::Store* store, ReplicaOptions options);
-  ~Replica();  // stops following; a leader gives up its lease
+  ~Replica() override;  // stops following; a leader gives up its lease
 
+  // Any replica's commit: the leader commits (CommitAsLeader); a follower forwards the
+  // write to the leader (Replication.Commit) and, once it is committed, waits until it has
+  // applied it itself, so reads here see it. UNAVAILABLE when no leader answers; a write
+  // that got UNAVAILABLE may have been committed, so retries carry a request id.
+  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch,
+                                               std::vector<storage::ItemError>* errors = nullptr) override;
   // The leader's commit: Prepare on the store at the head, append to etcd, apply, answer.
   // UNAVAILABLE when this replica is not the leader (the message names the leader when it
-  // is known), has lost its lease, or etcd cannot be reached; a write that got UNAVAILABLE
-  // may have been committed, so retries carry a request id.
-  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch,
-                                               std::vector<storage::ItemError>* errors = nullptr);
+  // is known), has lost its lease, or etcd cannot be reached.
+  absl::StatusOr<storage::CommitResult> CommitAsLeader(const storage::WriteSet& batch,
+                                                       std::vector<storage::ItemError>* errors = nullptr);
+  // Waits until the store has applied `revision` (or the deadline).
+  absl::Status WaitForRevision(int64_t revision, absl::Time deadline);
 
   // Waits until the store has applied `position` (or the deadline); DEADLINE_EXCEEDED then.
   absl::Status WaitForPosition(int64_t position, absl::Time deadline);
@@ -104,6 +120,9 @@ class Replica {
   int64_t lease_ = 0;      // under mu_; 0 when not leading
   absl::Time lease_ok_until_;  // under mu_: renewals seen until then
   std::thread follower_, leaser_;
+  std::mutex forward_mu_;  // the channel to the leader, remade when the leader moves
+  std::string forward_address_;
+  std::unique_ptr<v1::Replication::Stub> forward_stub_;
 };
 
 }  // namespace annals::cluster

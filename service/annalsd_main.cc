@@ -7,7 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include <fstream>
 #include "service/server.h"
 
 int main(int argc, char** argv) {
@@ -62,6 +65,29 @@ int main(int argc, char** argv) {
   app.add_option("--backup-root", config.backup_root,
                  "AdminService.Backup writes only inside this directory (empty: any absolute path)")
       ->envname("ANNALS_BACKUP_ROOT");
+
+  // Cluster mode (docs/cluster.md).
+  std::string etcd_endpoints, peer_token_file;
+  double lease_seconds = 2;
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "comma-separated etcd client addresses (host:port): run as a replica of a cluster whose commit "
+                 "log lives there; empty: a single node")
+      ->envname("ANNALS_ETCD_ENDPOINTS");
+  app.add_option("--cluster-name", config.cluster.name, "the cluster's name: its etcd keys are under /annals/NAME/")
+      ->envname("ANNALS_CLUSTER_NAME")->capture_default_str();
+  app.add_option("--node-id", config.cluster.node_id, "this replica's name in the cluster (default: the host name)")
+      ->envname("ANNALS_NODE_ID");
+  app.add_option("--advertise", config.cluster.advertise,
+                 "address the other replicas forward writes to (default: the --listen host and port)")
+      ->envname("ANNALS_ADVERTISE");
+  app.add_option("--lease-seconds", lease_seconds, "the leader's etcd lease; a dead leader is replaced after about this")
+      ->envname("ANNALS_LEASE_SECONDS")->check(CLI::Range(1.0, 60.0))->capture_default_str();
+  app.add_option("--peer-token-file", peer_token_file,
+                 "file holding the bearer token (write scope) this replica forwards writes to the leader with")
+      ->envname("ANNALS_PEER_TOKEN_FILE");
+  app.add_option("--peer-ca", config.cluster.peer_ca,
+                 "PEM CA bundle to check the leader's TLS certificate with (default: --tls-client-ca)")
+      ->envname("ANNALS_PEER_CA");
 
   // Security (docs/security.md).
   app.add_option("--tls-cert", config.tls.cert_file, "PEM certificate chain: serve TLS (with --tls-key)")
@@ -123,6 +149,18 @@ int main(int argc, char** argv) {
   config.metrics_optional = metrics_option->count() == 0;
   config.query.default_deadline = absl::Seconds(query_deadline_seconds);
   if (ttl_option->count() > 0) config.store.request_id_ttl = absl::Seconds(ttl_hours * 3600);
+  for (absl::string_view e : absl::StrSplit(etcd_endpoints, ',', absl::SkipWhitespace()))
+    config.cluster.etcd_endpoints.emplace_back(std::string(absl::StripAsciiWhitespace(e)));
+  config.cluster.lease_ttl = absl::Seconds(lease_seconds);
+  if (!peer_token_file.empty()) {
+    std::ifstream in(peer_token_file);
+    if (!in) {
+      std::cerr << "annalsd: --peer-token-file " << peer_token_file << ": cannot read\n";
+      return 2;
+    }
+    std::getline(in, config.cluster.peer_token);
+    config.cluster.peer_token = std::string(absl::StripAsciiWhitespace(config.cluster.peer_token));
+  }
   // The writer's name in the log entries it writes: which process wrote what.
   char hostname[256] = {};
   if (gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0] != 0) config.store.writer = std::string("annalsd@") + hostname;

@@ -19,6 +19,8 @@ constexpr ServiceRule kRules[] = {
     {"/annals.v1.QueryService/", {false, Scope::kRead}},
     {"/annals.v1.DiffService/", {false, Scope::kRead}},
     {"/annals.v1.AdminService/", {false, Scope::kAdmin}},
+    // A follower forwarding a client's write to the leader (docs/cluster.md).
+    {"/annals.cluster.v1.Replication/", {false, Scope::kWrite}},
     {"/grpc.health.v1.Health/", {true, std::nullopt}},
     {"/grpc.reflection.v1alpha.ServerReflection/", {true, std::nullopt}},
 };

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "service/grpc_status.h"
+#include "cluster/committer.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -16,15 +17,26 @@ namespace annals::service {
 // (so health can answer NOT_SERVING meanwhile); until Set, calls get UNAVAILABLE.
 class StoreSlot {
  public:
-  void Set(storage::Store* store) { store_.store(store, std::memory_order_release); }
+  // The store reads go to, and the committer writes go through (cluster/committer.h: the
+  // store itself on a single node, the replicated log in a cluster).
+  void Set(storage::Store* store, cluster::Committer* committer) {
+    committer_.store(committer, std::memory_order_release);
+    store_.store(store, std::memory_order_release);
+  }
   absl::StatusOr<storage::Store*> Get() const {
     storage::Store* store = store_.load(std::memory_order_acquire);
     if (store == nullptr) return absl::UnavailableError("the database is still opening; retry");
     return store;
   }
+  absl::StatusOr<cluster::Committer*> Writer() const {
+    cluster::Committer* committer = committer_.load(std::memory_order_acquire);
+    if (committer == nullptr) return absl::UnavailableError("the database is still opening; retry");
+    return committer;
+  }
 
  private:
   std::atomic<storage::Store*> store_{nullptr};
+  std::atomic<cluster::Committer*> committer_{nullptr};
 };
 
 // Refuses work whose caller has already given up (deadline passed or call cancelled).

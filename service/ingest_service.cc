@@ -24,7 +24,7 @@ bool IsRequestError(absl::StatusCode code) {
 
 }  // namespace
 
-absl::StatusOr<v1::IngestResponse> CommitIngestBatch(storage::Store& store,
+absl::StatusOr<v1::IngestResponse> CommitIngestBatch(cluster::Committer& committer,
                                                      const v1::IngestRequest& batch,
                                                      int64_t batch_index) {
   v1::IngestResponse ack;
@@ -33,7 +33,7 @@ absl::StatusOr<v1::IngestResponse> CommitIngestBatch(storage::Store& store,
   if (batch.entities().empty() && batch.documents().empty() && batch.relations().empty()) {
     outcome.status = absl::InvalidArgumentError("request: the batch is empty");
   } else {
-    outcome = CommitItems(store, batch, batch.request_id(), batch.entities(), batch.documents(),
+    outcome = CommitItems(committer, batch, batch.request_id(), batch.entities(), batch.documents(),
                           batch.relations());
   }
   if (!outcome.status.ok()) {
@@ -66,8 +66,9 @@ grpc::ServerUnaryReactor* IngestServiceImpl::UpsertEntities(grpc::CallbackServer
                                                             v1::UpsertEntitiesResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    ASSIGN_OR_RETURN(cluster::Committer * writer, slot_->Writer());
     RETURN_IF_ERROR(RequireItems(request->entities(), "entities"));
-    WriteOutcome w = CommitItems(*store, *request, request->request_id(), request->entities(), {}, {});
+    WriteOutcome w = CommitItems(*writer, *request, request->request_id(), request->entities(), {}, {});
     RETURN_IF_ERROR(w.status);
     response->set_revision(w.result.revision);
     response->set_written_count(w.result.written_count());
@@ -85,8 +86,9 @@ grpc::ServerUnaryReactor* IngestServiceImpl::PutDocuments(grpc::CallbackServerCo
                                                           v1::PutDocumentsResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    ASSIGN_OR_RETURN(cluster::Committer * writer, slot_->Writer());
     RETURN_IF_ERROR(RequireItems(request->documents(), "documents"));
-    WriteOutcome w = CommitItems(*store, *request, request->request_id(), {}, request->documents(), {});
+    WriteOutcome w = CommitItems(*writer, *request, request->request_id(), {}, request->documents(), {});
     RETURN_IF_ERROR(w.status);
     response->set_revision(w.result.revision);
     response->set_written_count(w.result.written_count());
@@ -104,8 +106,9 @@ grpc::ServerUnaryReactor* IngestServiceImpl::PutRelations(grpc::CallbackServerCo
                                                           v1::PutRelationsResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    ASSIGN_OR_RETURN(cluster::Committer * writer, slot_->Writer());
     RETURN_IF_ERROR(RequireItems(request->relations(), "relations"));
-    WriteOutcome w = CommitItems(*store, *request, request->request_id(), {}, {}, request->relations());
+    WriteOutcome w = CommitItems(*writer, *request, request->request_id(), {}, {}, request->relations());
     RETURN_IF_ERROR(w.status);
     response->set_revision(w.result.revision);
     response->set_written_count(w.result.written_count());
@@ -131,7 +134,8 @@ grpc::ServerUnaryReactor* IngestServiceImpl::RetractRelation(grpc::CallbackServe
     batch.retractions.push_back({request->id(), request->reason()});
     batch.request_id = request->request_id();
     if (!batch.request_id.empty()) batch.fingerprint = Fingerprint(*request, {"request_id"});
-    ASSIGN_OR_RETURN(storage::CommitResult result, store->Commit(batch));
+    ASSIGN_OR_RETURN(cluster::Committer * writer, slot_->Writer());
+    ASSIGN_OR_RETURN(storage::CommitResult result, writer->Commit(batch, nullptr));
     ASSIGN_OR_RETURN(auto relation, store->GetRelation(request->id(), result.revision));
     if (!relation) return absl::InternalError("the retracted relation cannot be read back");
     *response = ToApi(*relation);
@@ -141,7 +145,7 @@ grpc::ServerUnaryReactor* IngestServiceImpl::RetractRelation(grpc::CallbackServe
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImpl::Ingest(
     grpc::CallbackServerContext* ctx) {
-  auto store = slot_->Get();
+  auto store = slot_->Writer();
   if (!store.ok()) {
     // A reactor that fails at once: the stream ends with UNAVAILABLE.
     class Refuse final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {

@@ -31,7 +31,7 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
 
 // Commits one Ingest batch and builds its acknowledgement. A rejected batch gets an ack
 // with errors; a failure of the store itself is returned as an error status.
-absl::StatusOr<v1::IngestResponse> CommitIngestBatch(storage::Store& store,
+absl::StatusOr<v1::IngestResponse> CommitIngestBatch(cluster::Committer& committer,
                                                      const v1::IngestRequest& batch,
                                                      int64_t batch_index);
 

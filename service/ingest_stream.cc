@@ -8,7 +8,7 @@ namespace annals::service {
 
 std::atomic<int> IngestStream::open_streams_{0};
 
-grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestStream::Start(storage::Store* store) {
+grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestStream::Start(cluster::Committer* committer) {
   if (open_streams_.fetch_add(1) >= kMaxStreams) {
     open_streams_.fetch_sub(1);
     class Refuse final : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
@@ -22,10 +22,10 @@ grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestStream::St
     };
     return new Refuse();
   }
-  return new IngestStream(store);
+  return new IngestStream(committer);
 }
 
-IngestStream::IngestStream(storage::Store* store) : store_(store) {
+IngestStream::IngestStream(cluster::Committer* committer) : writer_(committer) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   committer_ = std::thread([this] { CommitLoop(); });
   reading_ = true;
@@ -64,7 +64,7 @@ void IngestStream::CommitLoop() {
       StartRead(&request_);
     }
     lock.unlock();
-    absl::StatusOr<v1::IngestResponse> ack = CommitIngestBatch(*store_, batch, index);
+    absl::StatusOr<v1::IngestResponse> ack = CommitIngestBatch(*writer_, batch, index);
     lock.lock();
     committing_ = false;
     if (!ack.ok()) {

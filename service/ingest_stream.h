@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "annals/v1/ingest.grpc.pb.h"
+#include "cluster/committer.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -39,20 +40,20 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
 
   // Starts a stream, or a reactor that ends at once with RESOURCE_EXHAUSTED when
   // kMaxStreams are open.
-  static grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Start(storage::Store* store);
+  static grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Start(cluster::Committer* committer);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone() override;
 
  private:
-  explicit IngestStream(storage::Store* store);
+  explicit IngestStream(cluster::Committer* committer);
   void CommitLoop();
   // Ends the stream with OK once the client has half-closed and every batch is acknowledged.
   void MaybeFinish();
   void FinishOnce(const grpc::Status& status);
 
-  storage::Store* const store_;
+  cluster::Committer* const writer_;
   v1::IngestRequest request_;  // the read in flight fills it
   // gRPC may run a reaction inline from a Start* call made under the lock: recursive.
   std::recursive_mutex mu_;

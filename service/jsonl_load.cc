@@ -8,7 +8,7 @@
 
 namespace annals::service {
 
-absl::Status LoadJsonlPaths(storage::Store& store, const std::vector<std::string>& paths, std::ostream& log) {
+absl::Status LoadJsonlPaths(cluster::Committer& committer, const std::vector<std::string>& paths, std::ostream& log) {
   ASSIGN_OR_RETURN(std::vector<std::string> files, ExpandJsonlPaths(paths));
   std::vector<std::string> problems;
   for (const std::string& path : files) {
@@ -20,7 +20,7 @@ absl::Status LoadJsonlPaths(storage::Store& store, const std::vector<std::string
     if (file.batch.size() == 0) continue;
     const std::string request_id = "load-" + HexDigest(Digest128(file.content));
     const auto& r = file.batch.request;
-    WriteOutcome w = CommitItems(store, r, request_id, r.entities(), r.documents(), r.relations());
+    WriteOutcome w = CommitItems(committer, r, request_id, r.entities(), r.documents(), r.relations());
     if (!w.status.ok()) {
       if (w.status.code() != absl::StatusCode::kInvalidArgument) return w.status;
       for (const auto& e : w.errors)

@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "cluster/committer.h"
 #include "storage/store.h"
 
 namespace annals::service {
 
 // Loads every file; reports each to `log`. Returns INVALID_ARGUMENT listing the bad lines
 // ("PATH:LINE: field: reason") of every file that was rejected (nothing of those is written).
-absl::Status LoadJsonlPaths(storage::Store& store, const std::vector<std::string>& paths, std::ostream& log);
+absl::Status LoadJsonlPaths(cluster::Committer& committer, const std::vector<std::string>& paths, std::ostream& log);
 
 }  // namespace annals::service

@@ -1,4 +1,8 @@
 #include "service/server.h"
+#include "absl/strings/str_join.h"
+#include <unistd.h>
+#include <iostream>
+#include <fstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -116,6 +120,10 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   builder.RegisterService(self->query_.get());
   builder.RegisterService(self->diff_.get());
   builder.RegisterService(self->admin_.get());
+  if (config.cluster.enabled()) {
+    self->replication_ = std::make_unique<cluster::ReplicationService>();
+    builder.RegisterService(self->replication_.get());
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   // The budget first: it may replace the status that the metrics interceptor then records.
   if (config.call_budget.enabled()) interceptors.push_back(CallBudgetInterceptorFactory(config.call_budget));
@@ -141,14 +149,26 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   self->store_ = std::move(*store);
   self->store_->SetCommitListener([hub = self->hub_.get()](int64_t rev) { hub->OnCommit(rev); });
   if (metrics != nullptr) metrics->SetStore(self->store_.get());  // counts rows from here on, --load included
+  cluster::Committer* committer = nullptr;
+  if (config.cluster.enabled()) {
+    if (auto s = self->StartReplica(log); !s.ok()) {
+      if (metrics != nullptr) metrics->SetStore(nullptr);
+      self->server_->Shutdown();
+      return s;
+    }
+    committer = self->replica_.get();
+  } else {
+    self->local_committer_ = std::make_unique<cluster::LocalCommitter>(self->store_.get());
+    committer = self->local_committer_.get();
+  }
   if (!config.load_paths.empty()) {
-    if (auto s = LoadJsonlPaths(*self->store_, config.load_paths, log); !s.ok()) {
+    if (auto s = LoadJsonlPaths(*committer, config.load_paths, log); !s.ok()) {
       if (metrics != nullptr) metrics->SetStore(nullptr);
       self->server_->Shutdown();
       return s;
     }
   }
-  self->slot_.Set(self->store_.get());
+  self->slot_.Set(self->store_.get(), committer);
   self->SetServing(true);
   if (metrics != nullptr) metrics->SetServing(true);
   return self;
@@ -166,7 +186,11 @@ void AnnalsServer::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(absl::ToInt64Milliseconds(config_.drain_timeout)));
   server_->Wait();
-  slot_.Set(nullptr);
+  slot_.Set(nullptr, nullptr);
+  replica_watch_stop_.store(true);
+  if (replica_watch_.joinable()) replica_watch_.join();
+  if (replication_) replication_->SetReplica(nullptr);
+  replica_.reset();  // stops following and gives the leadership up, before the store closes
   if (metrics_) {
     metrics_->SetStore(nullptr);
     metrics_->SetWatchHub(nullptr);
@@ -177,5 +201,67 @@ void AnnalsServer::Shutdown() {
 }
 
 AnnalsServer::~AnnalsServer() { Shutdown(); }
+
+absl::Status AnnalsServer::StartReplica(std::ostream& log) {
+  const ClusterConfig& c = config_.cluster;
+  cluster::ReplicaOptions o;
+  o.etcd.endpoints = c.etcd_endpoints;
+  o.cluster = c.name;
+  o.node_id = c.node_id;
+  if (o.node_id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    o.node_id = host;
+  }
+  o.advertise = c.advertise;
+  if (o.advertise.empty()) {
+    const size_t colon = config_.listen.rfind(':');
+    o.advertise = absl::StrCat(config_.listen.substr(0, colon), ":", port_);
+  }
+  o.lease_ttl = c.lease_ttl;
+  o.peer_token = c.peer_token;
+  if (config_.tls.enabled()) {
+    auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
+      std::ifstream in(path);
+      if (!in) return absl::FailedPreconditionError(absl::StrCat(path, ": cannot read"));
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    grpc::SslCredentialsOptions ssl;
+    const std::string ca = !c.peer_ca.empty() ? c.peer_ca : config_.tls.client_ca_file;
+    if (!ca.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_root_certs, read(ca));
+    }
+    if (!config_.tls.client_ca_file.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_cert_chain, read(config_.tls.cert_file));
+      ASSIGN_OR_RETURN(ssl.pem_private_key, read(config_.tls.key_file));
+    }
+    o.peer_credentials = grpc::SslCredentials(ssl);
+  }
+  auto replica = cluster::Replica::Start(store_.get(), o);
+  if (!replica.ok())
+    return absl::Status(replica.status().code(), absl::StrCat("cluster: ", replica.status().message()));
+  replica_ = std::move(*replica);
+  replication_->SetReplica(replica_.get());
+  log << "annalsd: cluster " << c.name << ": node " << o.node_id << " at " << o.advertise << ", log position "
+      << store_->LastPosition() << ", etcd " << absl::StrJoin(c.etcd_endpoints, ",") << "\n";
+  // --load goes through the log too: wait for a leader to forward to (or to be it).
+  if (!config_.load_paths.empty()) {
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (replica_->State().leader_address.empty() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
+  }
+  replica_watch_ = std::thread([this] {
+    bool reported = false;
+    while (!replica_watch_stop_.load()) {
+      const cluster::ReplicaState s = replica_->State();
+      if (!s.failure.empty() && !reported) {
+        std::cerr << "annalsd: cluster: stopped applying the log: " << s.failure << "\n";
+        SetServing(false);
+        reported = true;
+      }
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  });
+  return absl::OkStatus();
+}
 
 }  // namespace annals::service

@@ -15,6 +15,12 @@
 // (service/call_budget.h).
 #pragma once
 
+#include <atomic>
+#include <thread>
+
+#include "cluster/replica.h"
+#include "cluster/replication_service.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -52,6 +58,23 @@ struct KeepalivePolicy {
   int max_ping_strikes = 2;
 };
 
+// Cluster mode (docs/cluster.md): set `etcd_endpoints` and the server is one replica of a
+// cluster whose commit log lives in etcd; empty, it is a single node as before.
+struct ClusterConfig {
+  std::vector<std::string> etcd_endpoints;
+  std::string name = "annals";   // the etcd key prefix /annals/<name>/
+  std::string node_id;           // unique in the cluster; empty: the host name
+  std::string advertise;         // where the other replicas reach this one; empty: the listen host and port
+  absl::Duration lease_ttl = absl::Seconds(2);
+  // What this replica forwards writes to the leader with: a bearer token of write scope
+  // (when the servers require tokens) and, when they serve TLS, a PEM CA bundle to check the
+  // leader's certificate with (empty: --tls-client-ca); with mutual TLS the replica's own
+  // --tls-cert/--tls-key are its client certificate.
+  std::string peer_token;
+  std::string peer_ca;
+  bool enabled() const { return !etcd_endpoints.empty(); }
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   std::string db_path = "./var/annals";
@@ -80,6 +103,7 @@ struct ServerConfig {
   bool metrics_optional = false;
   // Backup targets must lie inside this directory; empty: any absolute path.
   std::string backup_root;
+  ClusterConfig cluster;
   // Called once the gRPC server listens (health NOT_SERVING) and before the database
   // opens, with the bound port. Tests use it to watch start-up.
   std::function<void(int port)> before_open;
@@ -102,6 +126,8 @@ class AnnalsServer {
   // (FAILED_PRECONDITION without a tokens file, else the file's problem) the old tokens stay.
   absl::Status ReloadTokens();
   storage::Store* store() { return store_.get(); }
+  // The replica in cluster mode; null on a single node.
+  cluster::Replica* replica() { return replica_.get(); }
   // Drains and stops; idempotent.
   void Shutdown();
 
@@ -115,8 +141,16 @@ class AnnalsServer {
   StoreSlot slot_;
   std::unique_ptr<WatchHub> hub_;  // before the services: they hold a pointer to it
   std::unique_ptr<grpc::Service> ingest_, query_, diff_, admin_;
+  std::unique_ptr<cluster::ReplicationService> replication_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<storage::Store> store_;
+  // Writes go through one of these (cluster/committer.h); the replica also follows the log.
+  std::unique_ptr<cluster::LocalCommitter> local_committer_;
+  std::unique_ptr<cluster::Replica> replica_;
+  // In cluster mode: turns health NOT_SERVING when the replica stops applying the log.
+  std::thread replica_watch_;
+  std::atomic<bool> replica_watch_stop_{false};
+  absl::Status StartReplica(std::ostream& log);
   int port_ = 0;
   bool stopped_ = false;
 };

@@ -28,7 +28,7 @@ std::string Fingerprint(const google::protobuf::Message& request,
   return Digest128(bytes);
 }
 
-WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message& request,
+WriteOutcome CommitItems(cluster::Committer& committer, const google::protobuf::Message& request,
                          const std::string& request_id, const Items<v1::Entity>& entities,
                          const Items<v1::Document>& documents, const Items<v1::Relation>& relations) {
   WriteOutcome out;
@@ -63,7 +63,7 @@ WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message&
   }
   batch.request_id = request_id;
   if (!request_id.empty()) batch.fingerprint = Fingerprint(request, {"request_id"});
-  auto committed = store.Commit(batch, &out.errors);
+  auto committed = committer.Commit(batch, &out.errors);
   if (!committed.ok()) {
     out.status = WithFieldErrors(committed.status(), out.errors);  // every item error in the BadRequest
     return out;

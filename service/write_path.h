@@ -12,6 +12,7 @@
 #include "service/digest.h"
 #include "service/request_validation.h"
 #include "storage/bulk_load.h"
+#include "cluster/committer.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -33,7 +34,7 @@ struct WriteOutcome {
 
 // Validates and commits entities, documents and relations of one request as one revision.
 // `request` is the whole request message (for the idempotency fingerprint).
-WriteOutcome CommitItems(storage::Store& store, const google::protobuf::Message& request,
+WriteOutcome CommitItems(cluster::Committer& committer, const google::protobuf::Message& request,
                          const std::string& request_id, const Items<v1::Entity>& entities,
                          const Items<v1::Document>& documents, const Items<v1::Relation>& relations);
 

@@ -12,6 +12,7 @@
 //                 "pruned_through" (change records <= it are gone)        u64
 //                 "log_start" (the first log position kept)               u64
 //                 "settings"                                              Settings
+//                 "cluster" (the cluster it is a member of; local)        text
 //  entities       entity_id 00 | ~rev(8)                                   EntityRecord
 //  documents      document_id 00 | ~rev(8)                                 DocumentRecord
 //  relations      relation_id 00 | ~rev(8)                                 RelationRecord

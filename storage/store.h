@@ -173,6 +173,11 @@ class Store {
   int64_t FirstLogPosition() const;
   // The database-wide settings in force.
   Settings CurrentSettings() const;
+  // The cluster this database serves as a member of (meta "cluster", written when a
+  // replica joins; cluster/replica.h); empty for a single node. Local to this copy: not
+  // part of the log, nor of the state digest.
+  absl::StatusOr<std::string> ClusterName();
+  absl::Status SetClusterName(const std::string& name);
 
   // Resolves a request's as_of_revision: 0 means latest; beyond latest, or before the
   // retention horizon, is OUT_OF_RANGE.

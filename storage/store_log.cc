@@ -91,6 +91,7 @@ absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestSc
   // Bookkeeping of the history (positions, trims, settings, the format) stays out of the
   // data digest: it is what reads can see, and all of it.
   auto data_meta = [](std::string_view k) { return k == "revision" || k == "next_relation"; };
+  auto local_meta = [](std::string_view k) { return k == "cluster"; };
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   std::map<std::string, std::string> out;
   absl::Status status;
@@ -105,6 +106,7 @@ absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestSc
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string_view k(it->key().data(), it->key().size());
       if (family == Cf::kMeta && scope == DigestScope::kData && !data_meta(k)) continue;
+      if (family == Cf::kMeta && local_meta(k)) continue;
       h.Feed(k);
       h.Feed(std::string_view(it->value().data(), it->value().size()));
     }
@@ -114,6 +116,20 @@ absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestSc
   db_->ReleaseSnapshot(snapshot);
   RETURN_IF_ERROR(status);
   return out;
+}
+
+absl::StatusOr<std::string> Store::ClusterName() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Cf::kMeta), "cluster", &value);
+  if (s.IsNotFound()) return std::string();
+  RETURN_IF_ERROR(FromRocks(s));
+  return value;
+}
+
+absl::Status Store::SetClusterName(const std::string& name) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, cf(Cf::kMeta), "cluster", name));
 }
 
 absl::StatusOr<std::string> Store::StateDigest(DigestScope scope) {

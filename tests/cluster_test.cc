@@ -6,12 +6,15 @@
 // cannot apply stops it, saying which.
 #include "cluster/replica.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "cluster/replication_service.h"
 #include "storage/index_entries.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/temp_dir.h"
@@ -87,27 +90,79 @@ class ClusterTest : public ::testing::Test {
 EtcdCluster* ClusterTest::etcd_ = nullptr;
 int ClusterTest::n_ = 0;
 
-TEST_F(ClusterTest, ReplicasConvergeAndOnlyTheLeaderAppends) {
-  auto a = NewStore("a"), b = NewStore("b"), c = NewStore("c");
-  auto ra = Join(a.get(), "a"), rb = Join(b.get(), "b"), rc = Join(c.get(), "c");
-  Replica* leader = WaitForLeader({ra.get(), rb.get(), rc.get()});
+// A replica with its Replication service on a real gRPC server on 127.0.0.1:0, so that
+// followers can forward writes to it.
+struct Node {
+  std::unique_ptr<Store> store;
+  ReplicationService service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<Replica> replica;
+};
+
+TEST_F(ClusterTest, ReplicasConvergeAndFollowersForwardToTheLeader) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (const char* name : {"a", "b", "c"}) {
+    auto n = std::make_unique<Node>();
+    n->store = NewStore(name);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&n->service);
+    n->server = builder.BuildAndStart();
+    ASSERT_GT(port, 0);
+    ReplicaOptions o = Options(name);
+    o.advertise = absl::StrCat("127.0.0.1:", port);
+    auto r = Replica::Start(n->store.get(), o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    n->replica = std::move(*r);
+    n->service.SetReplica(n->replica.get());
+    nodes.push_back(std::move(n));
+  }
+  Replica* leader = WaitForLeader({nodes[0]->replica.get(), nodes[1]->replica.get(), nodes[2]->replica.get()});
   ASSERT_NE(leader, nullptr);
-  for (int i = 0; i < 40; ++i) {
-    auto r = leader->Commit(EntityWrite(absl::StrCat("e", i), absl::StrCat("req-", i)));
+  // Writes through every replica: followers forward them, and answer once they have
+  // applied them (read-your-writes on the replica that took the write).
+  for (int i = 0; i < 45; ++i) {
+    Node& via = *nodes[i % 3];
+    auto r = via.replica->Commit(EntityWrite(absl::StrCat("e", i), absl::StrCat("req-", i)));
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->revision, i + 1);
+    auto seen = via.store->GetEntity(absl::StrCat("e", i), via.store->LatestRevision());
+    ASSERT_TRUE(seen.ok() && seen->has_value()) << "the replica that took the write reads it at once";
   }
-  // A follower refuses to append, and says who leads.
-  Replica* follower = leader == ra.get() ? rb.get() : ra.get();
-  auto refused = follower->Commit(EntityWrite("x", "req-x"));
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_NE(refused.status().message().find("the leader is " + leader->options().node_id), std::string::npos)
-      << refused.status();
-  for (Replica* r : {ra.get(), rb.get(), rc.get()})
-    ASSERT_TRUE(r->WaitForPosition(40, absl::Now() + absl::Seconds(10)).ok());
-  EXPECT_EQ(Digest(*a), Digest(*b));
-  EXPECT_EQ(Digest(*a), Digest(*c));
-  EXPECT_EQ(b->LatestRevision(), 40);
+  // A retry through another replica is answered from the log, not written again.
+  auto retry = nodes[1]->replica->Commit(EntityWrite("e0", "req-0"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->revision, 1);
+  // Bad input sent to a follower is refused as the leader refuses it, naming the field.
+  storage::WriteSet dangling;
+  storage::RelationRecord rel;
+  rel.set_id("dangling");
+  rel.set_subject("nobody");
+  rel.set_predicate("p");
+  rel.set_object_id("e1");
+  dangling.relations = {rel};
+  Replica* follower = leader == nodes[0]->replica.get() ? nodes[1]->replica.get() : nodes[0]->replica.get();
+  std::vector<storage::ItemError> errors;
+  auto refused = follower->Commit(dangling, &errors);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "relations[0].subject");
+  // A follower never appends itself, and says who leads.
+  auto not_leader = follower->CommitAsLeader(EntityWrite("x", "req-x"));
+  EXPECT_EQ(not_leader.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(not_leader.status().message().find("the leader is " + leader->options().node_id), std::string::npos)
+      << not_leader.status();
+  for (auto& n : nodes) ASSERT_TRUE(n->replica->WaitForPosition(45, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(Digest(*nodes[0]->store), Digest(*nodes[1]->store));
+  EXPECT_EQ(Digest(*nodes[0]->store), Digest(*nodes[2]->store));
+  EXPECT_EQ(nodes[1]->store->LatestRevision(), 45);
+  for (auto& n : nodes) {
+    n->service.SetReplica(nullptr);
+    n->replica.reset();
+    n->server->Shutdown();
+  }
 }
 
 TEST_F(ClusterTest, AWriterWhoseHeadIsStaleCannotAppend) {

@@ -539,21 +539,22 @@ TEST_F(ServiceTest, LoadReportsBadLinesWithFileAndLineAndCommitsNothingOfThatFil
                       << R"({"entity": {"id": "b", "label": "B", "colour": "red"}})" << "\n"
                       << R"({"relation": {"subject": "a", "predicate": "p", "objectId": "zzz"}})" << "\n";
   std::ostringstream log;
-  absl::Status s = service::LoadJsonlPaths(*server_->store(), {path}, log);
+  cluster::LocalCommitter local(server_->store());
+  absl::Status s = service::LoadJsonlPaths(local, {path}, log);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find(path + ":3: "), std::string::npos) << s.message();
   EXPECT_EQ(Latest(), 0);
   // Fixed: the unknown field goes, and the relation's object exists.
   std::ofstream(path) << R"({"entity": {"id": "a", "label": "A"}})" << "\n"
                       << R"({"relation": {"subject": "a", "predicate": "p", "objectId": "zzz"}})" << "\n";
-  s = service::LoadJsonlPaths(*server_->store(), {path}, log);
+  s = service::LoadJsonlPaths(local, {path}, log);
   EXPECT_NE(s.message().find(path + ":2: relations[0].object_id: entity 'zzz' does not exist"), std::string::npos)
       << s.message();
   std::ofstream(path) << R"({"entity": {"id": "a", "label": "A"}})" << "\n"
                       << R"({"relation": {"subject": "a", "predicate": "p", "objectId": "a"}})" << "\n";
-  ASSERT_TRUE(service::LoadJsonlPaths(*server_->store(), {path}, log).ok());
+  ASSERT_TRUE(service::LoadJsonlPaths(local, {path}, log).ok());
   EXPECT_EQ(Latest(), 1);
-  ASSERT_TRUE(service::LoadJsonlPaths(*server_->store(), {path}, log).ok());
+  ASSERT_TRUE(service::LoadJsonlPaths(local, {path}, log).ok());
   EXPECT_EQ(Latest(), 1) << "loading the same file again writes nothing";
 }
 

@@ -373,6 +373,13 @@ int ImportBulk(const ImportOptions& o, bool json) {
               << "\n(--bulk writes the database directly: stop the annalsd serving it first)\n";
     return 1;
   }
+  if (auto member = (*store)->ClusterName(); member.ok() && !member->empty()) {
+    std::cerr << "annals: " << o.db << " is a member of cluster '" << *member
+              << "': a bulk load would write around the cluster's log, so it is refused. To seed a cluster, "
+                 "bulk-load a single-node database, then start it as the cluster's first member "
+                 "(docs/cluster.md); to add data to a running cluster, use `annals import` without --bulk\n";
+    return 1;
+  }
   Totals totals;
   bool failed = false;
   absl::Status load_error;

@@ -78,7 +78,8 @@ void Write(const google::protobuf::Message& request, const std::string& request_
            const service::Items<v1::Relation>& relations, const char* rpc) {
   if (entities.empty() && documents.empty() && relations.empty()) return;  // RequireItems
   const int64_t before = store->LatestRevision();
-  service::WriteOutcome w = service::CommitItems(*store, request, request_id, entities, documents, relations);
+  cluster::LocalCommitter local(store.get());
+  service::WriteOutcome w = service::CommitItems(local, request, request_id, entities, documents, relations);
   CheckError(w.status, rpc);
   if (!w.status.ok()) {
     Check(store->LatestRevision() == before, std::string(rpc) + ": a failed write moved the revision");

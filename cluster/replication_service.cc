@@ -1,0 +1,70 @@
+#include "cluster/replication_service.h"
+
+namespace annals::cluster {
+
+v1::ForwardedCommit ToForwarded(const storage::WriteSet& batch) {
+  v1::ForwardedCommit out;
+  storage::LogEntry* p = out.mutable_proposal();
+  p->set_request_id(batch.request_id);
+  p->set_fingerprint(batch.fingerprint);
+  for (const auto& d : batch.documents) *p->add_documents() = d;
+  for (const auto& e : batch.entities) *p->add_entities() = e;
+  for (const auto& r : batch.relations) *p->add_relations() = r;
+  for (const auto& r : batch.retractions) {
+    auto* item = p->add_retractions();
+    item->set_id(r.id);
+    item->set_reason(r.reason);
+  }
+  return out;
+}
+
+storage::WriteSet FromForwarded(const v1::ForwardedCommit& forwarded) {
+  const storage::LogEntry& p = forwarded.proposal();
+  storage::WriteSet batch;
+  batch.request_id = p.request_id();
+  batch.fingerprint = p.fingerprint();
+  batch.documents.assign(p.documents().begin(), p.documents().end());
+  batch.entities.assign(p.entities().begin(), p.entities().end());
+  batch.relations.assign(p.relations().begin(), p.relations().end());
+  for (const auto& r : p.retractions()) batch.retractions.push_back({r.id(), r.reason()});
+  return batch;
+}
+
+grpc::ServerUnaryReactor* ReplicationService::Commit(grpc::CallbackServerContext* ctx,
+                                                     const v1::ForwardedCommit* request,
+                                                     v1::CommitOutcome* response) {
+  auto* reactor = ctx->DefaultReactor();
+  std::vector<storage::ItemError> errors;
+  Replica* replica = replica_.load(std::memory_order_acquire);
+  // Only the leader commits a forwarded write; a follower never forwards it again, so a
+  // write cannot bounce between two replicas that each think the other leads.
+  auto committed = replica == nullptr ? absl::StatusOr<storage::CommitResult>(
+                                            absl::UnavailableError("this replica is still starting"))
+                                      : replica->CommitAsLeader(FromForwarded(*request), &errors);
+  if (committed.ok()) {
+    const storage::CommitResult& r = *committed;
+    auto* out = response->mutable_result();
+    out->set_revision(r.revision);
+    out->set_recorded_at_micros(r.recorded_at_micros);
+    for (const auto& id : r.entity_ids) out->add_entity_ids(id);
+    for (const auto& id : r.document_ids) out->add_document_ids(id);
+    for (const auto& id : r.relation_ids) out->add_relation_ids(id);
+    out->set_entities_written(r.entities_written);
+    out->set_documents_written(r.documents_written);
+    out->set_relations_written(r.relations_written);
+    out->set_unchanged_count(r.unchanged_count);
+    response->set_replayed(r.replayed);
+  } else {
+    response->set_code(static_cast<int32_t>(committed.status().code()));
+    response->set_message(std::string(committed.status().message()));
+    for (const auto& e : errors) {
+      auto* item = response->add_errors();
+      item->set_field(e.field);
+      item->set_description(e.description);
+    }
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace annals::cluster
