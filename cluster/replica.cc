@@ -218,9 +218,16 @@ void Replica::FollowLoop() {
 }
 
 void Replica::StepDown(const std::string& why) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state_.leader) std::fprintf(stderr, "annalsd: cluster: no longer the leader: %s\n", why.c_str());
-  state_.leader = false;
+  int64_t lease = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_.leader) std::fprintf(stderr, "annalsd: cluster: no longer the leader: %s\n", why.c_str());
+    state_.leader = false;
+    std::swap(lease, lease_);
+  }
+  // The leader key goes with the lease, so another replica can stand at once instead of
+  // after the lease's TTL.
+  if (lease != 0) etcd_.LeaseRevoke(lease).IgnoreError();
 }
 
 void Replica::LeaseLoop() {
@@ -402,6 +409,12 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
   auto prepared = store_->Prepare(batch, errors);
   if (!prepared.ok()) return prepared.status();
   if (!prepared->entry) return std::move(prepared->result);
+  if (const int64_t size = static_cast<int64_t>(prepared->entry->ByteSizeLong()); size > options_.max_entry_bytes) {
+    const std::string why = absl::StrCat("the commit is ", size, " bytes as a log entry, more than the cluster's limit of ",
+                                         options_.max_entry_bytes, " bytes; send it as several smaller requests");
+    if (errors) errors->push_back({"request", why});
+    return absl::InvalidArgumentError(absl::StrCat("request: ", why));
+  }
   if (absl::Status appended = Append(*prepared->entry); !appended.ok()) return appended;
   if (absl::Status applied = store_->Apply(*prepared->entry); !applied.ok()) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -53,6 +53,11 @@ struct ReplicaOptions {
   std::shared_ptr<grpc::ChannelCredentials> peer_credentials;
   std::string peer_token;
   absl::Duration forward_timeout = absl::Seconds(10);
+  // The largest entry the leader appends. etcd refuses requests over its
+  // --max-request-bytes (1.5 MiB by default); an entry, its key and the head's update must
+  // fit in one. A commit whose entry is larger is refused with INVALID_ARGUMENT naming both
+  // sizes, and nothing is written: one RPC stays one revision (docs/cluster.md).
+  int64_t max_entry_bytes = 1400 * 1024;
 };
 
 struct ReplicaState {

@@ -15,7 +15,7 @@ PACKAGES=(
   libssl-dev openssl
   libjemalloc-dev
   zlib1g-dev
-  etcd-server
+  etcd-server etcd-client
 )
 # The fuzz build (tests/fuzz/, -DANNALS_FUZZ=ON) needs clang and its libFuzzer runtime;
 # ANNALS_FUZZ=1 scripts/deps.sh adds them (fuzz_smoke is skipped without them).

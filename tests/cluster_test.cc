@@ -325,6 +325,30 @@ TEST_F(ClusterTest, ADatabaseOfAnotherHistoryIsRefused) {
   EXPECT_NE(refused2.status().message().find("differs from the cluster's"), std::string::npos) << refused2.status();
 }
 
+TEST_F(ClusterTest, ACommitTooLargeForOneEntryIsRefusedWithBothSizesAndNothingWritten) {
+  auto a = NewStore("a");
+  ReplicaOptions o = Options("a");
+  o.max_entry_bytes = 64 * 1024;
+  auto ra = Replica::Start(a.get(), o);
+  ASSERT_TRUE(ra.ok());
+  ASSERT_NE(WaitForLeader({ra->get()}), nullptr);
+  storage::WriteSet big;
+  for (int i = 0; i < 2000; ++i) {
+    storage::EntityRecord e;
+    e.set_id(absl::StrCat("big", i));
+    e.set_label(std::string(100, 'x'));
+    big.entities.push_back(e);
+  }
+  std::vector<storage::ItemError> errors;
+  auto r = (*ra)->Commit(big, &errors);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_NE(r.status().message().find("more than the cluster's limit of 65536 bytes"), std::string::npos) << r.status();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, "request");
+  EXPECT_EQ(a->LastPosition(), 0);
+  EXPECT_EQ((*ra)->State().head, 0);
+}
+
 TEST_F(ClusterTest, ASingleNodeDatabaseBecomesTheFirstMember) {
   auto a = NewStore("a");
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(a->Commit(EntityWrite(absl::StrCat("pre", i), "")).ok());

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""The cluster on the real engine (issue #17): 3 etcd members and 3 annalsd replicas on
+127.0.0.1, each in its own temporary directory, the built binaries, and faults made with
+signals. Writers send writes with request ids to every replica (followers forward them to
+the leader) for a fixed budget while one fault happens:
+
+  annals-leader   SIGKILL the annalsd that leads, start it again
+  etcd-leader     SIGKILL the etcd member that leads raft, start it again
+  pause-follower  SIGSTOP an annalsd follower for 3 s, then SIGCONT
+  etcd-all        SIGKILL every etcd member, start them again
+  rolling         restart every annalsd, one by one (SIGTERM, start), under load
+
+After each: every acknowledged write is on every replica at the revision it was
+acknowledged with; a write that was never acknowledged is there once or not at all; all
+replicas reach the same head and export the same graph at it; the change feed from 0 is
+the same on every replica. At the end, with everything stopped: `annals verify` passes on
+every database and the state digests (`annals log export`) are equal.
+
+Usage:
+  cluster_test.py --annalsd BIN --annals BIN [--faults N] [--seconds S] [--seed K] [--report FILE]
+--faults N runs N faults picked at random (with --seed) instead of each scenario once.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
+SERVING_RE = re.compile(r"^annalsd: serving on 127\.0\.0\.1:(\d+) ")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Etcd:
+    def __init__(self, work, n=3):
+        self.work = work
+        self.members = [{"name": f"m{i}", "client": free_port(), "peer": free_port(), "proc": None} for i in range(n)]
+        self.initial = ",".join(f"{m['name']}=http://127.0.0.1:{m['peer']}" for m in self.members)
+
+    def endpoints(self):
+        return ",".join(f"127.0.0.1:{m['client']}" for m in self.members)
+
+    def start(self, i):
+        m = self.members[i]
+        c, p = f"http://127.0.0.1:{m['client']}", f"http://127.0.0.1:{m['peer']}"
+        log = open(self.work / f"etcd-{m['name']}.log", "ab")
+        m["proc"] = subprocess.Popen(
+            [ETCD, "--name", m["name"], "--data-dir", str(self.work / f"etcd-{m['name']}"),
+             "--listen-client-urls", c, "--advertise-client-urls", c, "--listen-peer-urls", p,
+             "--initial-advertise-peer-urls", p, "--initial-cluster", self.initial,
+             "--initial-cluster-state", "new", "--initial-cluster-token", "annals-cluster-test",
+             "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap", "--log-level", "error"],
+            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
+
+    def kill(self, i):
+        p = self.members[i]["proc"]
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+
+    def ctl(self, *args):
+        return subprocess.run([ETCDCTL, "--endpoints", self.endpoints(), "--dial-timeout", "1s",
+                               "--command-timeout", "3s", *args],
+                              capture_output=True, text=True, env={**os.environ, "ETCDCTL_API": "3"})
+
+    def leader_index(self):
+        r = self.ctl("endpoint", "status", "-w", "json")
+        if r.returncode != 0:
+            return None
+        for i, s in enumerate(json.loads(r.stdout)):
+            st = s["Status"]
+            if st["leader"] == st["header"]["member_id"]:
+                return [m["client"] for m in self.members].index(int(s["Endpoint"].rsplit(":", 1)[1]))
+        return None
+
+    def wait_ready(self, seconds=30):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.leader_index() is not None:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("etcd did not elect a leader")
+
+
+class Replica:
+    def __init__(self, t, i):
+        self.t, self.i, self.name = t, i, f"n{i}"
+        self.db = t.work / f"db-{self.name}"
+        self.proc, self.port = None, None
+
+    def start(self):
+        out = self.t.work / f"{self.name}.out"
+        err = open(self.t.work / f"{self.name}.err", "ab")
+        listen = f"127.0.0.1:{self.port}" if self.port else "127.0.0.1:0"
+        self.proc = subprocess.Popen(
+            [self.t.annalsd, "--listen", listen, "--metrics-listen", "", "--db", str(self.db),
+             "--etcd-endpoints", self.t.etcd.endpoints(), "--cluster-name", "test", "--node-id", self.name,
+             "--lease-seconds", "2"],
+            stdout=open(out, "wb"), stderr=err, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = SERVING_RE.match(out.read_text(errors="replace"))
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {(self.t.work / f'{self.name}.err').read_text()[-2000:]}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not start")
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+
+class Test:
+    def __init__(self, args):
+        self.annalsd, self.annals = args.annalsd, args.annals
+        self.tmp = tempfile.TemporaryDirectory(prefix="annals-cluster-")
+        self.work = Path(self.tmp.name)
+        self.etcd = Etcd(self.work)
+        self.replicas = [Replica(self, i) for i in range(3)]
+        self.acked = {}      # entity id -> revision it was acknowledged at
+        self.unacked = set() # ids whose write never got an answer
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.acks = []       # when each write of the scenario was acknowledged (any writer)
+        self.gaps = []       # longest wait of one writer for its write, per scenario
+        self.log = []
+
+    def cli(self, addr, *args, timeout=10):
+        return subprocess.run([self.annals, "--addr", addr, "--timeout", "5", "--json", *map(str, args)],
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def leader(self):
+        r = self.etcd.ctl("get", "/annals/test/leader", "--print-value-only")
+        node = r.stdout.split(" ")[0].strip() if r.returncode == 0 and r.stdout.strip() else None
+        return next((x for x in self.replicas if x.name == node), None)
+
+    def write_loop(self, stop, writer):
+        last_ack = time.time()
+        longest = 0.0
+        while not stop.is_set():
+            with self.lock:
+                self.seq += 1
+                n = self.seq
+            eid, rid = f"w{writer}-{n}", f"req-w{writer}-{n}"
+            done = False
+            deadline = time.time() + 20
+            attempt = 0
+            while not done and time.time() < deadline and not stop.is_set():
+                target = self.replicas[(n + attempt) % 3]
+                attempt += 1
+                try:
+                    r = self.cli(target.addr, "entity", "put", eid, "--label", f"Writer {writer} #{n}",
+                                 "--request-id", rid, timeout=8)
+                except subprocess.TimeoutExpired:
+                    continue
+                if r.returncode == 0:
+                    rev = int(json.loads(r.stdout)["revision"])
+                    with self.lock:
+                        if eid in self.acked and self.acked[eid] != rev:
+                            raise AssertionError(f"{eid} acknowledged at {self.acked[eid]} and at {rev}")
+                        self.acked[eid] = rev
+                    now = time.time()
+                    longest = max(longest, now - last_ack)
+                    last_ack = now
+                    self.acks.append(now)
+                    done = True
+                else:
+                    time.sleep(0.1)
+            if not done:
+                with self.lock:
+                    self.unacked.add(eid)
+        with self.lock:
+            self.gaps.append(max(longest, time.time() - last_ack))
+
+    def under_load(self, seconds, fault):
+        """Runs the writers around `fault`; returns (the cluster's longest time without any
+        acknowledged write, one writer's longest wait)."""
+        stop = threading.Event()
+        self.gaps = []
+        self.acks = []
+        writers = [threading.Thread(target=self.write_loop, args=(stop, w)) for w in range(3)]
+        for w in writers:
+            w.start()
+        time.sleep(1.0)
+        fault()
+        time.sleep(seconds)
+        stop.set()
+        for w in writers:
+            w.join()
+        acks = sorted(self.acks)
+        cluster_gap = max((b - a for a, b in zip(acks, acks[1:])), default=0.0)
+        return cluster_gap, (max(self.gaps) if self.gaps else 0.0)
+
+    def converge(self, seconds=30):
+        """Waits until every replica answers at the same revision; returns it."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            revs = []
+            for x in self.replicas:
+                r = self.cli(x.addr, "relation", "list", "--page-size", "1")
+                revs.append(int(json.loads(r.stdout).get("revision", 0)) if r.returncode == 0 else None)
+            if None not in revs and len(set(revs)) == 1 and revs[0] >= max(self.acked.values(), default=0):
+                return revs[0]
+            time.sleep(0.3)
+        raise AssertionError(f"replicas did not converge: revisions {revs}")
+
+    def check(self, scenario):
+        rev = self.converge()
+        exports = []
+        for x in self.replicas:
+            path = self.work / f"export-{x.name}-{scenario}.jsonl"
+            r = self.cli(x.addr, "export", path, "--as-of", rev, timeout=60)
+            assert r.returncode == 0, r.stderr
+            exports.append(path.read_bytes())
+        assert exports[0] == exports[1] == exports[2], f"{scenario}: replicas export different graphs at {rev}"
+        present = {json.loads(l)["entity"]["id"] for l in exports[0].decode().splitlines() if '"entity"' in l}
+        missing = [e for e in self.acked if e not in present]
+        assert not missing, f"{scenario}: acknowledged writes missing: {missing[:5]}"
+        # Each acknowledged write at the revision it was acknowledged with, on every replica.
+        sample = random.sample(sorted(self.acked), min(15, len(self.acked)))
+        for x in self.replicas:
+            for eid in sample:
+                r = self.cli(x.addr, "entity", "get", eid)
+                assert r.returncode == 0, r.stderr
+                got = int(json.loads(r.stdout)["revision"])
+                assert got == self.acked[eid], f"{scenario}: {eid} at {got} on {x.name}, acknowledged at {self.acked[eid]}"
+        # The change feed from 0, the same everywhere (each request id applied once: one
+        # ENTITY change per written entity).
+        feeds = []
+        for x in self.replicas:
+            r = self.cli(x.addr, "diff", "--from-rev", 0, "--to-rev", rev, timeout=60)
+            assert r.returncode == 0, r.stderr
+            feeds.append(r.stdout)
+        assert feeds[0] == feeds[1] == feeds[2], f"{scenario}: change feeds differ"
+        return rev
+
+    # --- faults --------------------------------------------------------------------------
+    def fault_annals_leader(self):
+        victim = self.leader()
+        assert victim is not None, "no annals leader"
+        victim.stop(signal.SIGKILL)
+        self.log.append(f"SIGKILL annalsd leader {victim.name}")
+        time.sleep(1.5)
+        victim.start()
+
+    def fault_etcd_leader(self):
+        i = self.etcd.leader_index()
+        assert i is not None
+        self.etcd.kill(i)
+        self.log.append(f"SIGKILL etcd leader m{i}")
+        time.sleep(2)
+        self.etcd.start(i)
+
+    def fault_pause_follower(self):
+        leader = self.leader()
+        victim = next(x for x in self.replicas if x is not leader)
+        victim.proc.send_signal(signal.SIGSTOP)
+        self.log.append(f"SIGSTOP follower {victim.name} for 3 s")
+        time.sleep(3)
+        victim.proc.send_signal(signal.SIGCONT)
+
+    def fault_etcd_all(self):
+        for i in range(3):
+            self.etcd.kill(i)
+        self.log.append("SIGKILL every etcd member")
+        time.sleep(1)
+        for i in range(3):
+            self.etcd.start(i)
+
+    def fault_rolling(self):
+        for x in self.replicas:
+            x.stop(signal.SIGTERM)
+            x.start()
+            time.sleep(0.5)
+        self.log.append("rolling restart of every annalsd")
+
+    FAULTS = ["annals_leader", "etcd_leader", "pause_follower", "etcd_all", "rolling"]
+
+    def run(self, faults, seconds, report):
+        for i in range(3):
+            self.etcd.start(i)
+        self.etcd.wait_ready()
+        for x in self.replicas:
+            x.start()
+        deadline = time.time() + 20
+        while self.leader() is None and time.time() < deadline:
+            time.sleep(0.1)
+        results = []
+        for k, name in enumerate(faults):
+            gap, wait = self.under_load(seconds, getattr(self, f"fault_{name}"))
+            rev = self.check(f"{k}-{name}")
+            results.append((name, gap, wait, rev, len(self.acked), len(self.unacked)))
+            print(f"cluster_test: {name}: ok; no write acknowledged for at most {gap:.2f} s (one writer waited "
+                  f"at most {wait:.2f} s); revision {rev}; {len(self.acked)} acknowledged, {len(self.unacked)} "
+                  f"unanswered", flush=True)
+        # The end: everything stopped, each database checked offline.
+        for x in self.replicas:
+            x.stop()
+        digests = []
+        for x in self.replicas:
+            v = subprocess.run([self.annals, "--json", "verify", "--db", str(x.db)], capture_output=True, text=True)
+            assert v.returncode == 0, f"verify {x.name}: {v.stdout}{v.stderr}"
+            e = subprocess.run([self.annals, "--json", "log", "export", "--db", str(x.db),
+                                str(self.work / f"log-{x.name}")], capture_output=True, text=True)
+            assert e.returncode == 0, e.stderr
+            digests.append(json.loads(e.stdout)["digest"])
+        assert len(set(digests)) == 1, f"state digests differ: {digests}"
+        print(f"cluster_test: every database verifies; one state digest {digests[0]}", flush=True)
+        if report:
+            with open(report, "w") as f:
+                f.write("| # | fault | no write acknowledged for (s) | one writer's longest wait (s) | revision | "
+                        "acknowledged so far | unanswered |\n")
+                f.write("|---:|---|---:|---:|---:|---:|---:|\n")
+                for k, (name, gap, wait, rev, a, u) in enumerate(results):
+                    f.write(f"| {k + 1} | {name} | {gap:.2f} | {wait:.2f} | {rev} | {a} | {u} |\n")
+        return results
+
+    def close(self):
+        for x in self.replicas:
+            if x.proc and x.proc.poll() is None:
+                x.proc.send_signal(signal.SIGCONT)
+                x.proc.kill()
+        for i in range(3):
+            self.etcd.kill(i)
+        self.tmp.cleanup()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--annalsd", required=True)
+    ap.add_argument("--annals", required=True)
+    ap.add_argument("--faults", type=int, default=0)
+    ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--report")
+    args = ap.parse_args()
+    random.seed(args.seed)
+    faults = [random.choice(Test.FAULTS) for _ in range(args.faults)] if args.faults else list(Test.FAULTS)
+    t = Test(args)
+    try:
+        results = t.run(faults, args.seconds, args.report)
+    except Exception as e:  # noqa: BLE001 - report and fail
+        print(f"cluster_test: FAILED: {e}", flush=True)
+        for x in t.replicas:
+            err = t.work / f"{x.name}.err"
+            if err.exists():
+                print(f"--- {x.name} stderr (end) ---\n{err.read_text(errors='replace')[-1500:]}", flush=True)
+        t.close()
+        return 1
+    t.close()
+    print(f"{len(results)} passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
