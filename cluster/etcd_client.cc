@@ -39,6 +39,9 @@ EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {
     // connections to a live member were abandoned mid-handshake.)
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    // A Range of log entries can be large (entries of up to 1.4 MB): past gRPC's 4 MiB
+    // default, a follower that fell behind could never read its way back.
+    args.SetMaxReceiveMessageSize(256 << 20);
     e->channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     e->kv = etcdserverpb::KV::NewStub(e->channel);
     e->watch = etcdserverpb::Watch::NewStub(e->channel);
@@ -70,14 +73,20 @@ absl::Status EtcdClient::WithFailover(Call&& call) {
   return last;
 }
 
-absl::StatusOr<etcdserverpb::RangeResponse> EtcdClient::Range(const etcdserverpb::RangeRequest& request) {
-  etcdserverpb::RangeResponse response;
+template <typename Response, typename Call>
+absl::StatusOr<Response> EtcdClient::Unary(Call&& call) {
+  Response response;
   absl::Status s = WithFailover([&](Endpoint& e, grpc::ClientContext* ctx) {
     response.Clear();
-    return e.kv->Range(ctx, request, &response);
+    return call(e, ctx, &response);
   });
   if (!s.ok()) return s;
   return response;
+}
+
+absl::StatusOr<etcdserverpb::RangeResponse> EtcdClient::Range(const etcdserverpb::RangeRequest& request) {
+  return Unary<etcdserverpb::RangeResponse>(
+      [&](Endpoint& e, grpc::ClientContext* ctx, auto* response) { return e.kv->Range(ctx, request, response); });
 }
 
 absl::StatusOr<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::TxnRequest& request) {
@@ -96,49 +105,32 @@ absl::StatusOr<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::Tx
 }
 
 absl::StatusOr<etcdserverpb::PutResponse> EtcdClient::Put(const etcdserverpb::PutRequest& request) {
-  etcdserverpb::PutResponse response;
-  absl::Status s = WithFailover([&](Endpoint& e, grpc::ClientContext* ctx) {
-    response.Clear();
-    return e.kv->Put(ctx, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response;
+  return Unary<etcdserverpb::PutResponse>(
+      [&](Endpoint& e, grpc::ClientContext* ctx, auto* response) { return e.kv->Put(ctx, request, response); });
 }
 
 absl::StatusOr<etcdserverpb::DeleteRangeResponse> EtcdClient::DeleteRange(
     const etcdserverpb::DeleteRangeRequest& request) {
-  etcdserverpb::DeleteRangeResponse response;
-  absl::Status s = WithFailover([&](Endpoint& e, grpc::ClientContext* ctx) {
-    response.Clear();
-    return e.kv->DeleteRange(ctx, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response;
+  return Unary<etcdserverpb::DeleteRangeResponse>(
+      [&](Endpoint& e, grpc::ClientContext* ctx, auto* response) { return e.kv->DeleteRange(ctx, request, response); });
 }
 
 absl::StatusOr<etcdserverpb::CompactionResponse> EtcdClient::Compact(int64_t revision) {
   etcdserverpb::CompactionRequest request;
   request.set_revision(revision);
-  etcdserverpb::CompactionResponse response;
-  absl::Status s = WithFailover([&](Endpoint& e, grpc::ClientContext* ctx) {
-    response.Clear();
-    return e.kv->Compact(ctx, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response;
+  return Unary<etcdserverpb::CompactionResponse>(
+      [&](Endpoint& e, grpc::ClientContext* ctx, auto* response) { return e.kv->Compact(ctx, request, response); });
 }
 
-absl::StatusOr<int64_t> EtcdClient::LeaseGrant(absl::Duration ttl) {
+absl::StatusOr<EtcdClient::Lease> EtcdClient::LeaseGrant(absl::Duration ttl) {
   etcdserverpb::LeaseGrantRequest request;
+  // Whole seconds, rounded down: the leader trusts a lease no longer than it asked for.
   request.set_ttl(std::max<int64_t>(1, absl::ToInt64Seconds(ttl)));
-  etcdserverpb::LeaseGrantResponse response;
-  absl::Status s = WithFailover([&](Endpoint& e, grpc::ClientContext* ctx) {
-    response.Clear();
-    return e.lease->LeaseGrant(ctx, request, &response);
-  });
-  if (!s.ok()) return s;
-  if (!response.error().empty()) return absl::UnavailableError(absl::StrCat("etcd lease grant: ", response.error()));
-  return response.id();
+  auto response = Unary<etcdserverpb::LeaseGrantResponse>(
+      [&](Endpoint& e, grpc::ClientContext* ctx, auto* out) { return e.lease->LeaseGrant(ctx, request, out); });
+  if (!response.ok()) return response.status();
+  if (!response->error().empty()) return absl::UnavailableError(absl::StrCat("etcd lease grant: ", response->error()));
+  return Lease{response->id(), absl::Seconds(response->ttl())};
 }
 
 absl::Status EtcdClient::LeaseRevoke(int64_t lease) {

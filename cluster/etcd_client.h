@@ -39,8 +39,12 @@ class EtcdClient {
   absl::StatusOr<etcdserverpb::PutResponse> Put(const etcdserverpb::PutRequest& request);
   absl::StatusOr<etcdserverpb::DeleteRangeResponse> DeleteRange(const etcdserverpb::DeleteRangeRequest& request);
   absl::StatusOr<etcdserverpb::CompactionResponse> Compact(int64_t revision);
-  // A lease of `ttl` (whole seconds, at least 1); its id.
-  absl::StatusOr<int64_t> LeaseGrant(absl::Duration ttl);
+  // A lease of `ttl` (whole seconds, at least 1): its id and the TTL etcd granted.
+  struct Lease {
+    int64_t id = 0;
+    absl::Duration ttl;
+  };
+  absl::StatusOr<Lease> LeaseGrant(absl::Duration ttl);
   absl::Status LeaseRevoke(int64_t lease);
   // Renews `lease` once; its remaining TTL in seconds, NOT_FOUND when it has expired.
   absl::StatusOr<int64_t> LeaseKeepAlive(int64_t lease);
@@ -63,6 +67,9 @@ class EtcdClient {
   // Runs `call` against endpoints from the current one on, moving on after UNAVAILABLE.
   template <typename Call>
   absl::Status WithFailover(Call&& call);
+  // One unary call with failover: `call(endpoint, ctx, &response)` returns its grpc::Status.
+  template <typename Response, typename Call>
+  absl::StatusOr<Response> Unary(Call&& call);
 
   EtcdOptions options_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;

@@ -81,6 +81,17 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
   etcdserverpb::TxnRequest create;
   *create.add_compare() = Absent(r->Key("head"));
   *create.add_success() = PutOp(r->Key("head"), absl::StrCat(store->LastPosition()));
+  if (store->LastPosition() > 0) {
+    // The first member's last entry goes with the head: a database that joins later at that
+    // position is compared with it like any other.
+    std::optional<storage::LogEntry> own;
+    absl::Status read = store->ReadLog(store->LastPosition(), store->LastPosition(), [&](const storage::LogEntry& e) {
+      own = e;
+      return false;
+    });
+    if (!read.ok()) return read;
+    if (own) *create.add_success() = PutOp(r->LogKey(store->LastPosition()), storage::SerializeDeterministic(*own));
+  }
   auto created = r->etcd_.Txn(create);
   if (!created.ok()) return created.status();
   auto head = r->ReadHead();
@@ -102,7 +113,8 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
         own = e;
         return false;
       });
-      if (read.ok() && own && storage::SerializeDeterministic(*own) != theirs->kvs(0).value())
+      if (!read.ok()) return read;
+      if (!own || storage::SerializeDeterministic(*own) != theirs->kvs(0).value())
         return absl::FailedPreconditionError(absl::StrCat(
             "this database's entry ", mine, " differs from the cluster's: it holds another history"));
     }
@@ -189,8 +201,10 @@ void Replica::FollowLoop() {
       // append means another writer did: it is not the only writer, so it stops leading.
       if (State().leader && *head > store_->LastPosition())
         StepDown(absl::StrCat("entry ", store_->LastPosition() + 1, " was appended by another writer"));
-      if (absl::Status s = ApplyUpTo(*head); !s.ok() && s.code() != absl::StatusCode::kUnavailable &&
-                                             s.code() != absl::StatusCode::kDeadlineExceeded) {
+      // Only an entry this replica refuses, or a log it cannot read on from, stops it; I/O
+      // trouble and unreachable members are tried again next turn.
+      if (absl::Status s = ApplyUpTo(*head); s.code() == absl::StatusCode::kFailedPrecondition ||
+                                             s.code() == absl::StatusCode::kDataLoss) {
         // An entry this replica cannot apply: it stops, and says which and why.
         std::lock_guard<std::mutex> lock(mu_);
         state_.failure = std::string(s.message());
@@ -210,7 +224,8 @@ void Replica::FollowLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       from = head_read_at_ + 1;
     }
-    if (!etcd_.WaitForChange(Key("head"), "", from, options_.poll) && !head.ok()) {
+    const absl::Time waited = absl::Now();
+    if (!etcd_.WaitForChange(Key("head"), "", from, options_.poll) && absl::Now() - waited < options_.poll / 2) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.poll), [this] { return stop_.load(); });
     }
@@ -245,7 +260,7 @@ void Replica::LeaseLoop() {
         lease = lease_;
       }
       const absl::Time sent = absl::Now();
-      auto ttl = etcd_.LeaseKeepAlive(lease);
+      auto ttl = etcd_.LeaseKeepAlive(lease);  // whole seconds remaining, as etcd counts
       if (ttl.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         // Counted from when the renewal was sent, so this replica stops acknowledging before
@@ -261,33 +276,42 @@ void Replica::LeaseLoop() {
                        std::string(ttl.status().message()).c_str());
         }
       }
+    } else if (!State().failure.empty()) {
+      // A replica that stopped applying the log never stands for leader.
     } else {
-      // Stand for leader: the leader key, bound to a fresh lease, if nobody holds it.
+      // Stand for leader: the leader key, bound to a fresh lease, if nobody holds it. The
+      // lease is trusted from before the grant was asked for, for the TTL etcd granted.
+      const absl::Time asked = absl::Now();
       auto lease = etcd_.LeaseGrant(options_.lease_ttl);
       if (lease.ok()) {
-        const absl::Time granted = absl::Now();
         etcdserverpb::TxnRequest txn;
         *txn.add_compare() = Absent(Key("leader"));
-        *txn.add_success() = PutOp(Key("leader"), options_.node_id + " " + options_.advertise, *lease);
+        *txn.add_success() = PutOp(Key("leader"), options_.node_id + " " + options_.advertise, lease->id);
         *txn.add_failure() = RangeOp(Key("leader"));
         auto won = etcd_.Txn(txn);
         if (won.ok() && won->succeeded()) {
           // Leads only once it has applied everything appended before it.
-          std::lock_guard<std::mutex> commit(commit_mu_);
-          auto head = ReadHead();
-          absl::Status caught = head.ok() ? ApplyUpTo(*head) : head.status();
-          std::lock_guard<std::mutex> lock(mu_);
-          if (caught.ok() && state_.failure.empty()) {
-            lease_ = *lease;
-            lease_ok_until_ = granted + options_.lease_ttl;
-            state_.leader = true;
-            state_.leader_id = options_.node_id;
-            state_.leader_address = options_.advertise;
-            std::fprintf(stderr, "annalsd: cluster: leading at position %lld\n",
-                         static_cast<long long>(state_.applied));
+          bool leading_now = false;
+          {
+            std::lock_guard<std::mutex> commit(commit_mu_);
+            auto head = ReadHead();
+            absl::Status caught = head.ok() ? ApplyUpTo(*head) : head.status();
+            std::lock_guard<std::mutex> lock(mu_);
+            if (caught.ok() && state_.failure.empty()) {
+              lease_ = lease->id;
+              lease_ok_until_ = asked + lease->ttl;
+              state_.leader = true;
+              state_.leader_id = options_.node_id;
+              state_.leader_address = options_.advertise;
+              leading_now = true;
+              std::fprintf(stderr, "annalsd: cluster: leading at position %lld\n",
+                           static_cast<long long>(state_.applied));
+            }
           }
+          // Won but cannot lead: let the key go at once rather than after the TTL.
+          if (!leading_now) etcd_.LeaseRevoke(lease->id).IgnoreError();
         } else {
-          etcd_.LeaseRevoke(*lease).IgnoreError();
+          etcd_.LeaseRevoke(lease->id).IgnoreError();
           if (won.ok() && !won->responses().empty() && !won->responses(0).response_range().kvs().empty()) {
             const std::string holder = won->responses(0).response_range().kvs(0).value();
             const size_t space = holder.find(' ');
@@ -349,7 +373,7 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
   if (leader_address.empty()) return CommitAsLeader(batch, errors);
 
   // A follower: forward to the leader.
-  v1::Replication::Stub* stub;
+  std::shared_ptr<v1::Replication::Stub> stub;
   {
     std::lock_guard<std::mutex> lock(forward_mu_);
     if (forward_address_ != leader_address || !forward_stub_) {
@@ -357,7 +381,7 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
       forward_stub_ = v1::Replication::NewStub(grpc::CreateChannel(leader_address, creds));
       forward_address_ = leader_address;
     }
-    stub = forward_stub_.get();
+    stub = forward_stub_;
   }
   grpc::ClientContext ctx;
   const absl::Time deadline = absl::Now() + options_.forward_timeout;
@@ -373,18 +397,8 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
       for (const auto& e : outcome.errors()) errors->push_back({e.field(), e.description()});
     return absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
   }
-  storage::CommitResult result;
-  const auto& r = outcome.result();
-  result.revision = r.revision();
-  result.recorded_at_micros = r.recorded_at_micros();
+  storage::CommitResult result = storage::ResultOf(outcome.result());
   result.replayed = outcome.replayed();
-  result.entity_ids.assign(r.entity_ids().begin(), r.entity_ids().end());
-  result.document_ids.assign(r.document_ids().begin(), r.document_ids().end());
-  result.relation_ids.assign(r.relation_ids().begin(), r.relation_ids().end());
-  result.entities_written = r.entities_written();
-  result.documents_written = r.documents_written();
-  result.relations_written = r.relations_written();
-  result.unchanged_count = r.unchanged_count();
   // Read-your-writes on this replica: answer once it has applied the write itself.
   if (absl::Status applied = WaitForRevision(result.revision, deadline); !applied.ok())
     return absl::Status(applied.code(), absl::StrCat("committed at revision ", result.revision,
@@ -417,9 +431,11 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
   }
   if (absl::Status appended = Append(*prepared->entry); !appended.ok()) return appended;
   if (absl::Status applied = store_->Apply(*prepared->entry); !applied.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    state_.failure = std::string(applied.message());
-    state_.leader = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      state_.failure = std::string(applied.message());
+    }
+    StepDown(absl::StrCat("could not apply its own entry: ", applied.message()));
     return absl::InternalError(absl::StrCat("appended, but not applied here: ", applied.message()));
   }
   {

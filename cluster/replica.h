@@ -46,8 +46,8 @@ struct ReplicaOptions {
   std::string advertise;           // where other replicas reach this one (host:port)
   absl::Duration lease_ttl = absl::Seconds(2);
   absl::Duration poll = absl::Milliseconds(200);
-  // Entries read per Range while following.
-  int fetch_batch = 256;
+  // Entries read per Range while following (at most 64 x 1.4 MB in one answer).
+  int fetch_batch = 64;
   // How a follower reaches the leader to forward writes: channel credentials (null:
   // plaintext) and a bearer token of write scope (empty: none), the replica's own.
   std::shared_ptr<grpc::ChannelCredentials> peer_credentials;
@@ -127,7 +127,7 @@ class Replica : public Committer {
   std::thread follower_, leaser_;
   std::mutex forward_mu_;  // the channel to the leader, remade when the leader moves
   std::string forward_address_;
-  std::unique_ptr<v1::Replication::Stub> forward_stub_;
+  std::shared_ptr<v1::Replication::Stub> forward_stub_;  // shared: a call in flight keeps it
 };
 
 }  // namespace annals::cluster

@@ -43,16 +43,7 @@ grpc::ServerUnaryReactor* ReplicationService::Commit(grpc::CallbackServerContext
                                       : replica->CommitAsLeader(FromForwarded(*request), &errors);
   if (committed.ok()) {
     const storage::CommitResult& r = *committed;
-    auto* out = response->mutable_result();
-    out->set_revision(r.revision);
-    out->set_recorded_at_micros(r.recorded_at_micros);
-    for (const auto& id : r.entity_ids) out->add_entity_ids(id);
-    for (const auto& id : r.document_ids) out->add_document_ids(id);
-    for (const auto& id : r.relation_ids) out->add_relation_ids(id);
-    out->set_entities_written(r.entities_written);
-    out->set_documents_written(r.documents_written);
-    out->set_relations_written(r.relations_written);
-    out->set_unchanged_count(r.unchanged_count);
+    *response->mutable_result() = storage::ResponseOf(r, "");
     response->set_replayed(r.replayed);
   } else {
     response->set_code(static_cast<int32_t>(committed.status().code()));

@@ -76,6 +76,11 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
              "--tls-cert/--tls-key unless a mesh encrypts the connection\n";
     self->authorizer_ = std::make_shared<Authorizer>(std::move(*tokens));
   }
+  if (config.cluster.enabled() && (config.store.retain_revisions || config.store.request_id_ttl))
+    return absl::InvalidArgumentError(
+        "--retain-revisions and --request-id-ttl-hours are database settings recorded in the commit log; a "
+        "cluster member cannot change them alone (set them on the single node before it becomes the first "
+        "member; changing them through the cluster is not supported yet)");
   auto credentials = MakeServerCredentials(config.tls, self->authorizer_);
   if (!credentials.ok()) return credentials.status();
   if (!config.backup_root.empty()) {

@@ -272,6 +272,7 @@ class BulkLoader::Impl {
       header.set_recorded_at_micros(now_);
       header.set_writer(absl::StrCat(writer_->writer_name(), " bulk-load"));
       header.set_revision(rev_);
+      header.set_bulk(true);
       if (next_relation_ != writer_->next_relation()) {
         header.set_next_relation(next_relation_);
         Put(Cf::kMeta, "next_relation", U64Value(next_relation_));

@@ -104,6 +104,11 @@ struct CommitResult {
   int written_count() const { return entities_written + documents_written + relations_written; }
 };
 
+// A commit's answer as its request record keeps it (what a retry of its request id is
+// answered with), and back. The cluster's forwarding carries answers in the same form.
+RequestRecord ResponseOf(const CommitResult& result, const std::string& fingerprint);
+CommitResult ResultOf(const RequestRecord& record);  // `replayed` is left false
+
 // What Store::Prepare makes of a WriteSet: the entry that would commit it (none when it
 // needs none: a replay of a request id, or nothing to write and no request id), and the
 // answer the commit gives once the entry is applied.
@@ -358,7 +363,7 @@ class Store {
   absl::Status WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fill_response);
   // The entry at `position`, its parts joined; nullopt when the log does not hold it.
   absl::StatusOr<std::optional<LogEntry>> ReadLogEntry(int64_t position);
-  absl::Status PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon);
+  absl::Status PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon, int64_t* new_log_start);
   // Format 1 to 2 (store_upgrade.cc): the log family, rebuilt from the change log.
   absl::Status UpgradeFromFormat1Locked();
   template <typename Record>

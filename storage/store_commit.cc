@@ -42,37 +42,6 @@ class WriteBatchSink : public KeySink {
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
 };
 
-// What a commit answers a retry of its request id with.
-RequestRecord ResponseOf(const CommitResult& result, const std::string& fingerprint) {
-  RequestRecord seen;
-  seen.set_fingerprint(fingerprint);
-  seen.set_revision(result.revision);
-  seen.set_recorded_at_micros(result.recorded_at_micros);
-  for (const auto& id : result.entity_ids) seen.add_entity_ids(id);
-  for (const auto& id : result.document_ids) seen.add_document_ids(id);
-  for (const auto& id : result.relation_ids) seen.add_relation_ids(id);
-  seen.set_entities_written(result.entities_written);
-  seen.set_documents_written(result.documents_written);
-  seen.set_relations_written(result.relations_written);
-  seen.set_unchanged_count(result.unchanged_count);
-  return seen;
-}
-
-CommitResult ReplayOf(const RequestRecord& seen) {
-  CommitResult replay;
-  replay.replayed = true;
-  replay.revision = seen.revision();
-  replay.recorded_at_micros = seen.recorded_at_micros();
-  replay.entity_ids.assign(seen.entity_ids().begin(), seen.entity_ids().end());
-  replay.document_ids.assign(seen.document_ids().begin(), seen.document_ids().end());
-  replay.relation_ids.assign(seen.relation_ids().begin(), seen.relation_ids().end());
-  replay.entities_written = seen.entities_written();
-  replay.documents_written = seen.documents_written();
-  replay.relations_written = seen.relations_written();
-  replay.unchanged_count = seen.unchanged_count();
-  return replay;
-}
-
 // Whether `message` or any message inside it holds fields this build does not know.
 bool HasUnknownFields(const google::protobuf::Message& message) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
@@ -92,6 +61,35 @@ bool HasUnknownFields(const google::protobuf::Message& message) {
 }
 
 }  // namespace
+
+RequestRecord ResponseOf(const CommitResult& result, const std::string& fingerprint) {
+  RequestRecord seen;
+  seen.set_fingerprint(fingerprint);
+  seen.set_revision(result.revision);
+  seen.set_recorded_at_micros(result.recorded_at_micros);
+  for (const auto& id : result.entity_ids) seen.add_entity_ids(id);
+  for (const auto& id : result.document_ids) seen.add_document_ids(id);
+  for (const auto& id : result.relation_ids) seen.add_relation_ids(id);
+  seen.set_entities_written(result.entities_written);
+  seen.set_documents_written(result.documents_written);
+  seen.set_relations_written(result.relations_written);
+  seen.set_unchanged_count(result.unchanged_count);
+  return seen;
+}
+
+CommitResult ResultOf(const RequestRecord& seen) {
+  CommitResult result;
+  result.revision = seen.revision();
+  result.recorded_at_micros = seen.recorded_at_micros();
+  result.entity_ids.assign(seen.entity_ids().begin(), seen.entity_ids().end());
+  result.document_ids.assign(seen.document_ids().begin(), seen.document_ids().end());
+  result.relation_ids.assign(seen.relation_ids().begin(), seen.relation_ids().end());
+  result.entities_written = seen.entities_written();
+  result.documents_written = seen.documents_written();
+  result.relations_written = seen.relations_written();
+  result.unchanged_count = seen.unchanged_count();
+  return result;
+}
 
 // Builds one entry's WriteBatch while checking its items against the store at rev - 1.
 // Field paths in errors name the items by their index in the entry, which is their index
@@ -299,7 +297,7 @@ absl::Status Store::WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fi
   if (fill_response && !entry.request_id().empty())
     *entry.mutable_response() = ResponseOf(built.result, entry.fingerprint());
 
-  int64_t horizon = 0;
+  int64_t horizon = 0, new_log_start = 0;
   bool prune = false;
   if (built.wrote) {
     ChangeRecord& change = b.change();
@@ -310,8 +308,8 @@ absl::Status Store::WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fi
     // Retention: drop change-log records (and the log entries up to them) behind the
     // horizon, a thousand revisions at a time so the range tombstones stay few.
     horizon = settings_.retain_revisions() > 0 ? std::max<int64_t>(0, rev - settings_.retain_revisions()) : 0;
-    prune = horizon >= pruned_through_ + 1000;
-    if (prune) RETURN_IF_ERROR(PruneLocked(wb, horizon));
+    prune = !entry.bulk() && horizon >= pruned_through_ + 1000;
+    if (prune) RETURN_IF_ERROR(PruneLocked(wb, horizon, &new_log_start));
   }
   if (entry.next_relation() > 0) wb.Put(cf(Cf::kMeta), "next_relation", U64Value(entry.next_relation()));
   if (entry.has_settings()) wb.Put(cf(Cf::kMeta), "settings", SerializeDeterministic(entry.settings()));
@@ -335,6 +333,7 @@ absl::Status Store::WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fi
     settings_ = entry.settings();
   }
   if (prune) pruned_through_ = horizon;
+  if (new_log_start > 0) log_start_.store(new_log_start, std::memory_order_release);
   if (built.wrote) {
     latest_revision_.store(rev, std::memory_order_release);
     if (commit_listener_) commit_listener_(rev);
@@ -342,7 +341,7 @@ absl::Status Store::WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fi
   return absl::OkStatus();
 }
 
-absl::Status Store::PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon) {
+absl::Status Store::PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon, int64_t* new_log_start) {
   wb.DeleteRange(cf(Cf::kChanges), key::Change(0), key::Change(horizon + 1));
   wb.Put(cf(Cf::kMeta), "pruned_through", U64Value(horizon));
   // The log entries before the first revision still kept go with them: what they wrote
@@ -351,7 +350,7 @@ absl::Status Store::PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon) {
   if (first_kept && first_kept->position() > log_start_.load()) {
     wb.DeleteRange(cf(Cf::kLog), key::Log(0), key::Log(first_kept->position()));
     wb.Put(cf(Cf::kMeta), "log_start", U64Value(first_kept->position()));
-    log_start_ = first_kept->position();
+    *new_log_start = first_kept->position();  // published once the batch is written
   }
   return absl::OkStatus();
 }
@@ -376,7 +375,8 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std:
           return absl::AlreadyExistsError(absl::StrCat(
               "request_id: '", batch.request_id, "' was used at revision ", seen.revision(),
               " for a different request"));
-        out.result = ReplayOf(seen);
+        out.result = ResultOf(seen);
+        out.result.replayed = true;
         return out;
       }
     }
@@ -483,7 +483,11 @@ absl::Status Store::Apply(const LogEntry& entry) {
     return refuse(absl::StatusCode::kFailedPrecondition,
                   absl::StrCat("the store is at position ", LastPosition(), ", so the next entry is ",
                                LastPosition() + 1));
-  if (entry.recorded_at_micros() <= last_recorded_micros_)
+  // Format 1 stamped max(clock, previous) and could repeat a time; the entries rebuilt from
+  // it by the upgrade keep their times, so they may equal the previous one.
+  const bool upgraded = entry.writer() == "format-upgrade";
+  if (entry.recorded_at_micros() < last_recorded_micros_ ||
+      (entry.recorded_at_micros() == last_recorded_micros_ && !upgraded))
     return refuse(absl::StatusCode::kFailedPrecondition, "its recorded time is not after the previous entry's");
   for (const auto& r : entry.relations())
     if (r.id().empty()) return refuse(absl::StatusCode::kFailedPrecondition, "a relation has no id");
@@ -492,7 +496,20 @@ absl::Status Store::Apply(const LogEntry& entry) {
 
   std::vector<ItemError> item_errors;
   auto built = BuildEntryLocked(entry, &item_errors);
-  if (!built.ok()) return refuse(absl::StatusCode::kFailedPrecondition, std::string(built.status().message()));
+  if (!built.ok()) {
+    switch (built.status().code()) {
+      case absl::StatusCode::kInvalidArgument:
+      case absl::StatusCode::kNotFound:
+      case absl::StatusCode::kFailedPrecondition:
+      case absl::StatusCode::kAlreadyExists:
+        // What the store says of the items: this entry does not fit this store.
+        return refuse(absl::StatusCode::kFailedPrecondition, std::string(built.status().message()));
+      default:
+        // I/O and the like: nothing is wrong with the entry; the caller may try again.
+        return absl::Status(built.status().code(), absl::StrCat("log entry ", entry.position(), ": ",
+                                                                built.status().message()));
+    }
+  }
   // The writer recorded what the entry does; a replica that does something else has
   // diverged, and must stop rather than go on from a different state.
   const int64_t rev = built->wrote ? LatestRevision() + 1 : 0;

@@ -2,7 +2,8 @@
 """The cluster on the real engine (issue #17): 3 etcd members and 3 annalsd replicas on
 127.0.0.1, each in its own temporary directory, the built binaries, and faults made with
 signals. Writers send writes with request ids to every replica (followers forward them to
-the leader) for a fixed budget while one fault happens:
+the leader) for a fixed budget while one fault happens. Each write is a relation without an
+id, so the server assigns one: a write applied twice would show as two relations.
 
   annals-leader   SIGKILL the annalsd that leads, start it again
   etcd-leader     SIGKILL the etcd member that leads raft, start it again
@@ -10,7 +11,7 @@ the leader) for a fixed budget while one fault happens:
   etcd-all        SIGKILL every etcd member, start them again
   rolling         restart every annalsd, one by one (SIGTERM, start), under load
 
-After each: every acknowledged write is on every replica at the revision it was
+After each: every acknowledged write is on every replica, once, at the revision it was
 acknowledged with; a write that was never acknowledged is there once or not at all; all
 replicas reach the same head and export the same graph at it; the change feed from 0 is
 the same on every replica. At the end, with everything stopped: `annals verify` passes on
@@ -140,8 +141,8 @@ class Test:
         self.work = Path(self.tmp.name)
         self.etcd = Etcd(self.work)
         self.replicas = [Replica(self, i) for i in range(3)]
-        self.acked = {}      # entity id -> revision it was acknowledged at
-        self.unacked = set() # ids whose write never got an answer
+        self.acked = {}      # write (its predicate) -> (relation id, revision it was acknowledged at)
+        self.unacked = set() # writes that never got an answer
         self.lock = threading.Lock()
         self.seq = 0
         self.acks = []       # when each write of the scenario was acknowledged (any writer)
@@ -164,7 +165,7 @@ class Test:
             with self.lock:
                 self.seq += 1
                 n = self.seq
-            eid, rid = f"w{writer}-{n}", f"req-w{writer}-{n}"
+            eid, rid = f"step-{writer}-{n}", f"req-w{writer}-{n}"
             done = False
             deadline = time.time() + 20
             attempt = 0
@@ -172,16 +173,18 @@ class Test:
                 target = self.replicas[(n + attempt) % 3]
                 attempt += 1
                 try:
-                    r = self.cli(target.addr, "entity", "put", eid, "--label", f"Writer {writer} #{n}",
+                    r = self.cli(target.addr, "relation", "put", f"writer-{writer}", eid, "target",
                                  "--request-id", rid, timeout=8)
                 except subprocess.TimeoutExpired:
                     continue
                 if r.returncode == 0:
-                    rev = int(json.loads(r.stdout)["revision"])
+                    got = json.loads(r.stdout)
+                    rel = got["relations"][0] if "relations" in got else got
+                    ack = (rel["id"], int(got.get("revision", rel.get("revision", 0))))
                     with self.lock:
-                        if eid in self.acked and self.acked[eid] != rev:
-                            raise AssertionError(f"{eid} acknowledged at {self.acked[eid]} and at {rev}")
-                        self.acked[eid] = rev
+                        if eid in self.acked and self.acked[eid] != ack:
+                            raise AssertionError(f"{eid} acknowledged as {self.acked[eid]} and as {ack}")
+                        self.acked[eid] = ack
                     now = time.time()
                     longest = max(longest, now - last_ack)
                     last_ack = now
@@ -222,7 +225,7 @@ class Test:
             for x in self.replicas:
                 r = self.cli(x.addr, "relation", "list", "--page-size", "1")
                 revs.append(int(json.loads(r.stdout).get("revision", 0)) if r.returncode == 0 else None)
-            if None not in revs and len(set(revs)) == 1 and revs[0] >= max(self.acked.values(), default=0):
+            if None not in revs and len(set(revs)) == 1 and revs[0] >= max((r for _, r in self.acked.values()), default=0):
                 return revs[0]
             time.sleep(0.3)
         raise AssertionError(f"replicas did not converge: revisions {revs}")
@@ -236,17 +239,26 @@ class Test:
             assert r.returncode == 0, r.stderr
             exports.append(path.read_bytes())
         assert exports[0] == exports[1] == exports[2], f"{scenario}: replicas export different graphs at {rev}"
-        present = {json.loads(l)["entity"]["id"] for l in exports[0].decode().splitlines() if '"entity"' in l}
-        missing = [e for e in self.acked if e not in present]
+        counts = {}
+        for line in exports[0].decode().splitlines():
+            if '"relation"' in line:
+                rel = json.loads(line)["relation"]
+                counts.setdefault(rel["predicate"], []).append(rel["id"])
+        missing = [w for w in self.acked if w not in counts]
         assert not missing, f"{scenario}: acknowledged writes missing: {missing[:5]}"
+        twice = [w for w, ids in counts.items() if len(ids) > 1]
+        assert not twice, f"{scenario}: writes applied more than once: {twice[:5]}"
+        wrong = [w for w, (rid, _) in self.acked.items() if counts[w] != [rid]]
+        assert not wrong, f"{scenario}: acknowledged under another relation id: {wrong[:5]}"
         # Each acknowledged write at the revision it was acknowledged with, on every replica.
         sample = random.sample(sorted(self.acked), min(15, len(self.acked)))
         for x in self.replicas:
-            for eid in sample:
-                r = self.cli(x.addr, "entity", "get", eid)
+            for w in sample:
+                rid, acked_at = self.acked[w]
+                r = self.cli(x.addr, "relation", "get", rid)
                 assert r.returncode == 0, r.stderr
                 got = int(json.loads(r.stdout)["revision"])
-                assert got == self.acked[eid], f"{scenario}: {eid} at {got} on {x.name}, acknowledged at {self.acked[eid]}"
+                assert got == acked_at, f"{scenario}: {w} ({rid}) at {got} on {x.name}, acknowledged at {acked_at}"
         # The change feed from 0, the same everywhere (each request id applied once: one
         # ENTITY change per written entity).
         feeds = []
@@ -308,6 +320,10 @@ class Test:
         deadline = time.time() + 20
         while self.leader() is None and time.time() < deadline:
             time.sleep(0.1)
+        # The writers' subjects and the object every write points at.
+        for name in ["target"] + [f"writer-{w}" for w in range(3)]:
+            r = self.cli(self.replicas[0].addr, "entity", "put", name, "--label", name, "--request-id", f"setup-{name}")
+            assert r.returncode == 0, r.stderr
         results = []
         for k, name in enumerate(faults):
             gap, wait = self.under_load(seconds, getattr(self, f"fault_{name}"))
