@@ -358,11 +358,14 @@ class Store {
   int64_t NextRecordedTimeLocked() const;
   absl::StatusOr<std::string> AssignRelationIdLocked(const absl::flat_hash_set<std::string>& taken, int64_t rev);
   absl::StatusOr<BuiltEntry> BuildEntryLocked(const LogEntry& entry, std::vector<ItemError>* errors);
-  // Writes the entry (and its response, computed from `built` when `fill_response`, else
-  // as the entry carries it) with everything built, and publishes it.
-  absl::Status WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fill_response);
-  // The entry at `position`, its parts joined; nullopt when the log does not hold it.
-  absl::StatusOr<std::optional<LogEntry>> ReadLogEntry(int64_t position);
+  // A new entry at the next position: format, position, recorded time and writer set.
+  LogEntry NewEntryLocked(int64_t recorded_at) const;
+  // Writes the entry, stamped (revision, response) by PrepareLocked or checked by Apply,
+  // with everything built, and publishes it.
+  absl::Status WriteEntryLocked(const LogEntry& entry, BuiltEntry& built);
+  // The recorded time of the entry at LastPosition() (0 when the log holds none). Reads
+  // only its last part, which carries the header: a bulk load's entry is not parsed whole.
+  absl::StatusOr<int64_t> LastEntryRecordedMicros();
   absl::Status PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon, int64_t* new_log_start);
   // Format 1 to 2 (store_upgrade.cc): the log family, rebuilt from the change log.
   absl::Status UpgradeFromFormat1Locked();

@@ -112,7 +112,6 @@ class Store::EntryBuilder {
   absl::Status AddRetractions(const google::protobuf::RepeatedPtrField<RetractionItem>& retractions);
 
   rocksdb::WriteBatch& batch() { return batch_; }
-  KeySink& sink() { return sink_; }
   CommitResult& result() { return result_; }
   ChangeRecord& change() { return writer_.mutable_change(); }
 
@@ -289,13 +288,19 @@ absl::StatusOr<Store::BuiltEntry> Store::BuildEntryLocked(const LogEntry& entry,
   return built;
 }
 
-absl::Status Store::WriteEntryLocked(LogEntry& entry, BuiltEntry& built, bool fill_response) {
+LogEntry Store::NewEntryLocked(int64_t recorded_at) const {
+  LogEntry entry;
+  entry.set_format(kLogEntryFormat);
+  entry.set_position(LastPosition() + 1);
+  entry.set_recorded_at_micros(recorded_at);
+  entry.set_writer(options_.writer);
+  return entry;
+}
+
+absl::Status Store::WriteEntryLocked(const LogEntry& entry, BuiltEntry& built) {
   EntryBuilder& b = *built.builder;
   rocksdb::WriteBatch& wb = b.batch();
-  const int64_t rev = built.wrote ? LatestRevision() + 1 : 0;
-  entry.set_revision(rev);
-  if (fill_response && !entry.request_id().empty())
-    *entry.mutable_response() = ResponseOf(built.result, entry.fingerprint());
+  const int64_t rev = built.wrote ? LatestRevision() + 1 : 0;  // entry.revision(), as stamped or checked
 
   int64_t horizon = 0, new_log_start = 0;
   bool prune = false;
@@ -383,11 +388,7 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std:
   }
 
   // The entry: the batch as validated, stamped with position, time and relation ids.
-  LogEntry entry;
-  entry.set_format(kLogEntryFormat);
-  entry.set_position(LastPosition() + 1);
-  entry.set_recorded_at_micros(now);
-  entry.set_writer(options_.writer);
+  LogEntry entry = NewEntryLocked(now);
   entry.set_request_id(batch.request_id);
   entry.set_fingerprint(batch.fingerprint);
   for (const auto& d : batch.documents) *entry.add_documents() = d;
@@ -437,7 +438,7 @@ absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<It
   std::lock_guard<std::mutex> lock(commit_mu_);
   ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch, errors));
   if (!prepared.entry) return std::move(prepared.result);
-  RETURN_IF_ERROR(WriteEntryLocked(*prepared.entry, *prepared.built, /*fill_response=*/false));
+  RETURN_IF_ERROR(WriteEntryLocked(*prepared.entry, *prepared.built));
   return std::move(prepared.result);
 }
 
@@ -455,14 +456,10 @@ absl::StatusOr<int64_t> Store::UpdateSettings(const Settings& settings) {
   if (settings.retain_revisions() < 0) return absl::InvalidArgumentError("retain_revisions: must not be negative");
   if (settings.request_id_ttl_micros() <= 0) return absl::InvalidArgumentError("request_id_ttl: must be positive");
   if (SerializeDeterministic(settings) == SerializeDeterministic(settings_)) return LastPosition();
-  LogEntry entry;
-  entry.set_format(kLogEntryFormat);
-  entry.set_position(LastPosition() + 1);
-  entry.set_recorded_at_micros(NextRecordedTimeLocked());
-  entry.set_writer(options_.writer);
+  LogEntry entry = NewEntryLocked(NextRecordedTimeLocked());
   *entry.mutable_settings() = settings;
   ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry, nullptr));
-  RETURN_IF_ERROR(WriteEntryLocked(entry, built, /*fill_response=*/true));
+  RETURN_IF_ERROR(WriteEntryLocked(entry, built));
   return entry.position();
 }
 
@@ -522,8 +519,7 @@ absl::Status Store::Apply(const LogEntry& entry) {
           SerializeDeterministic(entry.response()))
     return refuse(absl::StatusCode::kDataLoss,
                   "its answer to the request id differs from the one its writer recorded (the replica has diverged)");
-  LogEntry copy = entry;
-  return WriteEntryLocked(copy, *built, /*fill_response=*/false);
+  return WriteEntryLocked(entry, *built);
 }
 
 }  // namespace annals::storage

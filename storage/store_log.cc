@@ -1,24 +1,30 @@
 // Reading the commit log back, and the state digest that says two stores are the same.
 #include <rocksdb/db.h>
 
+#include <climits>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "storage/index_entries.h"
 #include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
+#include "storage/stable_digest.h"
 #include "storage/status_macros.h"
 #include "storage/store.h"
 
 namespace annals::storage {
 
-absl::StatusOr<std::optional<LogEntry>> Store::ReadLogEntry(int64_t position) {
-  std::optional<LogEntry> found;
-  RETURN_IF_ERROR(ReadLog(position, position, [&](const LogEntry& e) {
-    found = e;
-    return false;
-  }));
-  return found;
+absl::StatusOr<int64_t> Store::LastEntryRecordedMicros() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(Cf::kLog)));
+  it->SeekForPrev(key::Log(LastPosition(), UINT32_MAX));
+  RETURN_IF_ERROR(FromRocks(it->status()));
+  if (!it->Valid()) return 0;
+  const auto k = key::ParseLog(std::string_view(it->key().data(), it->key().size()));
+  if (!k || k->position != LastPosition()) return 0;
+  LogEntry header;
+  if (!header.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+    return absl::DataLossError(absl::StrCat("log entry ", LastPosition(), " is unreadable"));
+  return header.recorded_at_micros();
 }
 
 absl::Status Store::ReadLog(int64_t from, int64_t to, const std::function<bool(const LogEntry&)>& visit) {
@@ -59,34 +65,6 @@ absl::Status Store::ReadLog(int64_t from, int64_t to, const std::function<bool(c
   return absl::OkStatus();
 }
 
-namespace {
-
-// Two FNV-1a 64-bit hashes with different seeds, each field length-prefixed: stable across
-// runs, builds and machines.
-class Fnv128 {
- public:
-  void Feed(std::string_view bytes) {
-    std::string len;
-    key::AppendU64(&len, bytes.size());
-    for (uint64_t& x : h_) {
-      for (unsigned char c : len) x = (x ^ c) * 0x100000001b3ULL;
-      for (unsigned char c : bytes) x = (x ^ c) * 0x100000001b3ULL;
-    }
-  }
-  std::string Hex() const {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (uint64_t x : h_)
-      for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kHex[(x >> shift) & 15]);
-    return out;
-  }
-
- private:
-  uint64_t h_[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
-};
-
-}  // namespace
-
 absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestScope scope) {
   // Bookkeeping of the history (positions, trims, settings, the format) stays out of the
   // data digest: it is what reads can see, and all of it.
@@ -99,7 +77,7 @@ absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestSc
     const Cf family = static_cast<Cf>(c);
     if (family == Cf::kLog) continue;
     if (scope == DigestScope::kData && family == Cf::kRequests) continue;
-    Fnv128 h;
+    StableDigest h;
     rocksdb::ReadOptions ro = TotalOrderRead();
     ro.snapshot = snapshot;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
@@ -107,8 +85,8 @@ absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestSc
       const std::string_view k(it->key().data(), it->key().size());
       if (family == Cf::kMeta && scope == DigestScope::kData && !data_meta(k)) continue;
       if (family == Cf::kMeta && local_meta(k)) continue;
-      h.Feed(k);
-      h.Feed(std::string_view(it->value().data(), it->value().size()));
+      h.AddField(k);
+      h.AddField(std::string_view(it->value().data(), it->value().size()));
     }
     status = FromRocks(it->status());
     out[CfName(family)] = h.Hex();
@@ -134,10 +112,10 @@ absl::Status Store::SetClusterName(const std::string& name) {
 
 absl::StatusOr<std::string> Store::StateDigest(DigestScope scope) {
   ASSIGN_OR_RETURN(auto families, FamilyDigests(scope));
-  Fnv128 h;
+  StableDigest h;
   for (const auto& [name, digest] : families) {
-    h.Feed(name);
-    h.Feed(digest);
+    h.AddField(name);
+    h.AddField(digest);
   }
   return h.Hex();
 }

@@ -78,8 +78,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   // Recorded time goes on from the last entry's (or, before the log, the last revision's).
   if (store->LastPosition() > 0) {
-    ASSIGN_OR_RETURN(auto last, store->ReadLogEntry(store->LastPosition()));
-    if (last) store->last_recorded_micros_ = last->recorded_at_micros();
+    ASSIGN_OR_RETURN(store->last_recorded_micros_, store->LastEntryRecordedMicros());
   }
   if (auto change = store->GetChange(store->LatestRevision()); change.ok() && *change)
     store->last_recorded_micros_ = std::max(store->last_recorded_micros_, (*change)->recorded_at_micros());
