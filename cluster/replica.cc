@@ -3,11 +3,14 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cluster/replication_service.h"
 #include "storage/index_entries.h"
+#include "storage/stable_digest.h"
+#include "storage/status_macros.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -47,6 +50,21 @@ etcdserverpb::RequestOp RangeOp(const std::string& key) {
   return op;
 }
 
+// The digest of a store's entry at `position`, as its deterministic bytes; the log's own
+// bytes in etcd digest the same way.
+absl::StatusOr<std::string> EntryDigest(storage::Store& store, int64_t position) {
+  std::optional<std::string> digest;
+  absl::Status read = store.ReadLog(position, position, [&](const storage::LogEntry& e) {
+    storage::StableDigest d;
+    d.Add(storage::SerializeDeterministic(e));
+    digest = d.Hex();
+    return false;
+  });
+  if (!read.ok()) return read;
+  if (!digest) return absl::DataLossError(absl::StrCat("this database's log does not hold its last entry ", position));
+  return *digest;
+}
+
 }  // namespace
 
 Replica::Replica(storage::Store* store, ReplicaOptions options)
@@ -82,15 +100,11 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
   *create.add_compare() = Absent(r->Key("head"));
   *create.add_success() = PutOp(r->Key("head"), absl::StrCat(store->LastPosition()));
   if (store->LastPosition() > 0) {
-    // The first member's last entry goes with the head: a database that joins later at that
-    // position is compared with it like any other.
-    std::optional<storage::LogEntry> own;
-    absl::Status read = store->ReadLog(store->LastPosition(), store->LastPosition(), [&](const storage::LogEntry& e) {
-      own = e;
-      return false;
-    });
-    if (!read.ok()) return read;
-    if (own) *create.add_success() = PutOp(r->LogKey(store->LastPosition()), storage::SerializeDeterministic(*own));
+    // The first member's last entry is not in etcd (it may be a bulk load far over etcd's
+    // request limit); its digest goes with the head, so a database that joins later at that
+    // position is checked against it.
+    ASSIGN_OR_RETURN(std::string digest, EntryDigest(*store, store->LastPosition()));
+    *create.add_success() = PutOp(r->Key("anchor"), absl::StrCat(store->LastPosition(), " ", digest));
   }
   auto created = r->etcd_.Txn(create);
   if (!created.ok()) return created.status();
@@ -102,19 +116,29 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
         "this database is at log position ", mine, " but the cluster's log ends at ", *head,
         ": it holds another history; start it on an empty volume (or with its own --cluster name)"));
   if (mine > 0) {
-    // The entry both have must be the same entry.
+    // The entry both have must be the same entry: the cluster's log/<mine>, or the first
+    // member's entry named by the anchor.
     etcdserverpb::RangeRequest get;
     get.set_key(r->LogKey(mine));
     auto theirs = r->etcd_.Range(get);
     if (!theirs.ok()) return theirs.status();
+    std::optional<std::string> their_digest;
     if (!theirs->kvs().empty()) {
-      std::optional<storage::LogEntry> own;
-      auto read = store->ReadLog(mine, mine, [&](const storage::LogEntry& e) {
-        own = e;
-        return false;
-      });
-      if (!read.ok()) return read;
-      if (!own || storage::SerializeDeterministic(*own) != theirs->kvs(0).value())
+      storage::StableDigest d;
+      d.Add(theirs->kvs(0).value());
+      their_digest = d.Hex();
+    } else {
+      etcdserverpb::RangeRequest anchor;
+      anchor.set_key(r->Key("anchor"));
+      auto got = r->etcd_.Range(anchor);
+      if (!got.ok()) return got.status();
+      const std::string prefix = absl::StrCat(mine, " ");
+      if (!got->kvs().empty() && absl::StartsWith(got->kvs(0).value(), prefix))
+        their_digest = got->kvs(0).value().substr(prefix.size());
+    }
+    if (their_digest) {
+      ASSIGN_OR_RETURN(std::string own, EntryDigest(*store, mine));
+      if (own != *their_digest)
         return absl::FailedPreconditionError(absl::StrCat(
             "this database's entry ", mine, " differs from the cluster's: it holds another history"));
     }

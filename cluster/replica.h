@@ -7,6 +7,9 @@
 //   log/<position>  one LogEntry (storage/record.proto), position as 20 decimal digits so
 //                   the keys sort by position.
 //   leader          "<node id> <advertise address>", bound to the leader's lease.
+//   anchor          "<position> <digest>": the first member's last entry, which etcd does
+//                   not hold (it may be a bulk load over etcd's request limit); a database
+//                   joining at that position must have the same entry.
 //
 // Appending entry N+1 is one Txn: compare head == N; on success put log/N+1 and head = N+1.
 // That compare is what makes two processes that both believe they lead unable to append two

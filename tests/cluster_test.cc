@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cluster/replication_service.h"
+#include "storage/bulk_load.h"
 #include "storage/index_entries.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/temp_dir.h"
@@ -41,13 +42,18 @@ class ClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     etcd_ = new EtcdCluster(3);
-    ASSERT_TRUE(etcd_->WaitReady()) << "the etcd members did not come up";
+    // Checked in SetUp: an assertion here would make gtest report the tests as skipped.
+    etcd_ready_ = etcd_->WaitReady(60);
   }
   static void TearDownTestSuite() {
     delete etcd_;
     etcd_ = nullptr;
   }
-  void SetUp() override { cluster_ = absl::StrCat("t", ::testing::UnitTest::GetInstance()->random_seed(), "-", ++n_); }
+  void SetUp() override {
+    ASSERT_TRUE(etcd_ready_) << "the etcd members did not come up (their logs are named above)";
+    SetUpCluster();
+  }
+  void SetUpCluster() { cluster_ = absl::StrCat("t", ::testing::UnitTest::GetInstance()->random_seed(), "-", ++n_); }
 
   ReplicaOptions Options(const std::string& node) {
     ReplicaOptions o;
@@ -83,11 +89,13 @@ class ClusterTest : public ::testing::Test {
   static std::string Digest(Store& s) { return *s.StateDigest(); }
 
   static EtcdCluster* etcd_;
+  static bool etcd_ready_;
   static int n_;
   std::string cluster_;
   TempDir dir_;
 };
 EtcdCluster* ClusterTest::etcd_ = nullptr;
+bool ClusterTest::etcd_ready_ = false;
 int ClusterTest::n_ = 0;
 
 // A replica with its Replication service on a real gRPC server on 127.0.0.1:0, so that
@@ -347,6 +355,35 @@ TEST_F(ClusterTest, ACommitTooLargeForOneEntryIsRefusedWithBothSizesAndNothingWr
   EXPECT_EQ(errors[0].field, "request");
   EXPECT_EQ(a->LastPosition(), 0);
   EXPECT_EQ((*ra)->State().head, 0);
+}
+
+TEST_F(ClusterTest, ABulkLoadedDatabaseSeedsTheClusterAndAnotherLoadIsRefused) {
+  // A bulk load far over etcd's request limit, as a single node, then the first member.
+  auto bulk = [&](const std::string& name, const std::string& label) {
+    auto s = NewStore(name);
+    storage::BulkLoader loader(*s);
+    for (int i = 0; i < 3000; ++i) {
+      storage::EntityRecord e;
+      e.set_id(absl::StrCat("seeded", i));
+      e.set_label(label + std::string(600, 'x'));
+      EXPECT_TRUE(loader.AddEntity(e).ok());
+    }
+    EXPECT_TRUE(loader.Finish().ok());
+    return s;
+  };
+  auto a = bulk("a", "first ");
+  EXPECT_EQ(a->LastPosition(), 1);
+  auto ra = Join(a.get(), "a");
+  ASSERT_NE(ra, nullptr);
+  Replica* leader = WaitForLeader({ra.get()});
+  ASSERT_NE(leader, nullptr);
+  ASSERT_TRUE(leader->Commit(EntityWrite("after-seed", "s1")).ok());
+  ra.reset();
+  // Another load at the same position is another history: refused by the anchor's digest.
+  auto other = bulk("other", "other ");
+  auto refused = Replica::Start(other.get(), Options("other"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("differs from the cluster's"), std::string::npos) << refused.status();
 }
 
 TEST_F(ClusterTest, ASingleNodeDatabaseBecomesTheFirstMember) {
