@@ -502,4 +502,26 @@ absl::Status Replica::CatchUpToHead(absl::Time deadline) {
   return WaitForPosition(*head, deadline);
 }
 
+namespace {
+// A read that was not served in time can go to another replica: UNAVAILABLE says retry.
+absl::Status RetryElsewhere(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kDeadlineExceeded) return status;
+  return absl::UnavailableError(absl::StrCat(status.message(), " within the call's deadline; retry, or read from another replica"));
+}
+}  // namespace
+
+absl::Status Replica::AwaitRevision(int64_t revision, absl::Time deadline) {
+  if (store_->LatestRevision() >= revision) return absl::OkStatus();
+  // Most lags are a few milliseconds: wait a moment before asking etcd whether the revision
+  // exists at all.
+  absl::Status soon = WaitForRevision(revision, std::min(deadline, absl::Now() + absl::Milliseconds(100)));
+  if (soon.code() != absl::StatusCode::kDeadlineExceeded) return soon;
+  if (auto head = ReadHead(); head.ok() && revision > *head)
+    return absl::OutOfRangeError(absl::StrCat(revision, " is after the cluster's latest revision (its log ends at position ",
+                                              *head, ")"));
+  return RetryElsewhere(WaitForRevision(revision, deadline));
+}
+
+absl::Status Replica::AwaitLogHead(absl::Time deadline) { return RetryElsewhere(CatchUpToHead(deadline)); }
+
 }  // namespace annals::cluster

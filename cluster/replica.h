@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "cluster/committer.h"
 #include "cluster/etcd_client.h"
+#include "cluster/read_barrier.h"
 #include <grpcpp/security/credentials.h>
 
 #include "cluster/replication.grpc.pb.h"
@@ -71,7 +72,7 @@ struct ReplicaState {
   std::string failure;                    // non-empty: applying stopped, and why
 };
 
-class Replica : public Committer {
+class Replica : public Committer, public ReadBarrier {
  public:
   // Joins the cluster: creates the head key at the store's position when the cluster has
   // none (this store is the first member and its history is the cluster's), then follows
@@ -98,6 +99,12 @@ class Replica : public Committer {
   absl::Status WaitForPosition(int64_t position, absl::Time deadline);
   // Waits until the store has applied etcd's head as read now: a linearizable read point.
   absl::Status CatchUpToHead(absl::Time deadline);
+
+  // ReadBarrier. A revision not applied within a moment is checked against etcd's head
+  // (a revision never exceeds its entry's position), so one the cluster never reached is
+  // OUT_OF_RANGE at once rather than after the whole deadline.
+  absl::Status AwaitRevision(int64_t revision, absl::Time deadline) override;
+  absl::Status AwaitLogHead(absl::Time deadline) override;
 
   ReplicaState State() const;
   const ReplicaOptions& options() const { return options_; }

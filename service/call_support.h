@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "service/grpc_status.h"
 #include "cluster/committer.h"
+#include "cluster/read_barrier.h"
 #include "storage/store.h"
 
 namespace annals::service {
@@ -17,10 +18,12 @@ namespace annals::service {
 // (so health can answer NOT_SERVING meanwhile); until Set, calls get UNAVAILABLE.
 class StoreSlot {
  public:
-  // The store reads go to, and the committer writes go through (cluster/committer.h: the
-  // store itself on a single node, the replicated log in a cluster).
-  void Set(storage::Store* store, cluster::Committer* committer) {
+  // The store reads go to, the committer writes go through (cluster/committer.h: the
+  // store itself on a single node, the replicated log in a cluster), and what reads wait
+  // for to be as fresh as they ask (cluster/read_barrier.h).
+  void Set(storage::Store* store, cluster::Committer* committer, cluster::ReadBarrier* barrier) {
     committer_.store(committer, std::memory_order_release);
+    barrier_.store(barrier, std::memory_order_release);
     store_.store(store, std::memory_order_release);
   }
   absl::StatusOr<storage::Store*> Get() const {
@@ -33,10 +36,16 @@ class StoreSlot {
     if (committer == nullptr) return absl::UnavailableError("the database is still opening; retry");
     return committer;
   }
+  absl::StatusOr<cluster::ReadBarrier*> Barrier() const {
+    cluster::ReadBarrier* barrier = barrier_.load(std::memory_order_acquire);
+    if (barrier == nullptr) return absl::UnavailableError("the database is still opening; retry");
+    return barrier;
+  }
 
  private:
   std::atomic<storage::Store*> store_{nullptr};
   std::atomic<cluster::Committer*> committer_{nullptr};
+  std::atomic<cluster::ReadBarrier*> barrier_{nullptr};
 };
 
 // Refuses work whose caller has already given up (deadline passed or call cancelled).

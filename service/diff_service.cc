@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/page_token.h"
+#include "service/read_point.h"
 #include "service/record_convert.h"
 #include "service/request_validation.h"
 #include "service/write_path.h"
@@ -94,6 +95,8 @@ grpc::ServerWriteReactor<v1::Change>* DiffServiceImpl::DiffRevisions(grpc::Callb
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (request->from_revision() < 0) return absl::InvalidArgumentError("from_revision: must not be negative");
     if (request->to_revision() < 0) return absl::InvalidArgumentError("to_revision: must not be negative");
+    RETURN_IF_ERROR(AwaitConsistency(*slot_, *ctx, request->consistency()));
+    RETURN_IF_ERROR(AwaitRevision(*slot_, *ctx, request->to_revision(), "to_revision"));
     const int64_t latest = store->LatestRevision();
     const int64_t to = request->to_revision() == 0 ? latest : request->to_revision();
     if (to > latest)
@@ -115,14 +118,18 @@ grpc::ServerWriteReactor<v1::Change>* DiffServiceImpl::Watch(grpc::CallbackServe
   auto stream = [&]() -> absl::StatusOr<ChangeStream*> {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (!hub_->accepting()) return absl::UnavailableError("the server is shutting down; retry elsewhere or later");
+    if (request->from_revision() < 0) return absl::InvalidArgumentError("from_revision: must not be negative");
+    RETURN_IF_ERROR(AwaitConsistency(*slot_, *ctx, request->consistency()));
     FeedPosition start;
     if (!request->resume_token().empty()) {
       if (request->from_revision() != 0)
         return absl::InvalidArgumentError("from_revision: give either from_revision or resume_token");
       ASSIGN_OR_RETURN(start, PositionAfterToken(request->resume_token()));
+      RETURN_IF_ERROR(AwaitRevision(*slot_, *ctx, start.revision, "resume_token"));
       if (start.revision > store->LatestRevision())
         return absl::OutOfRangeError("resume_token: points after the latest revision");
     } else {
+      RETURN_IF_ERROR(AwaitRevision(*slot_, *ctx, request->from_revision(), "from_revision"));
       if (request->from_revision() > store->LatestRevision())
         return absl::OutOfRangeError(absl::StrCat("from_revision: ", request->from_revision(),
                                                   " is after the latest revision ", store->LatestRevision()));
@@ -151,7 +158,7 @@ grpc::ServerUnaryReactor* DiffServiceImpl::DiffValidTimes(grpc::CallbackServerCo
       return absl::InvalidArgumentError(absl::StrCat("mode: unknown value ", static_cast<int>(request->mode())));
     ASSIGN_OR_RETURN(ScopeFilter scope, ScopeOf(request->scope()));
     ASSIGN_OR_RETURN(std::vector<int> statuses, StatusFilter("statuses", request->statuses()));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     bool truncated = false;
     ASSIGN_OR_RETURN(auto at_a, HoldingIn(*store, scope, DateWindow(request->at_a(), request->mode()), statuses, rev,
                                           limits_.max_diff_relations, &truncated));
@@ -176,14 +183,17 @@ namespace {
 
 // Fills `response` with one page of a record's versions, oldest first.
 template <typename Record, typename SetRecord>
-absl::Status HistoryPageOf(storage::Store& store, const v1::GetHistoryRequest& request, const std::string& id,
-                           SetRecord set_record, v1::GetHistoryResponse* response) {
+absl::Status HistoryPageOf(const StoreSlot& slot, const grpc::CallbackServerContext& ctx, storage::Store& store,
+                           const v1::GetHistoryRequest& request, const std::string& id, SetRecord set_record,
+                           v1::GetHistoryResponse* response) {
   ASSIGN_OR_RETURN(int size, PageSize("page_size", request.page_size(), 100));
-  const std::string digest = Fingerprint(request, {"page_token", "page_size"});
+  const std::string digest = Fingerprint(request, {"page_token", "page_size", "consistency"});
   int64_t after = 0;
   if (!request.page_token().empty()) {
     ASSIGN_OR_RETURN(PageToken token, DecodePageToken(request.page_token(), digest));
     after = token.revision;
+    // The token was made by a replica that had applied `after`: so must this one be.
+    RETURN_IF_ERROR(AwaitRevision(slot, ctx, after, "page_token"));
   }
   ASSIGN_OR_RETURN(storage::HistoryPage<Record> page, store.template History<Record>(id, after, size));
   if (page.versions.empty() && after == 0) return absl::NotFoundError(absl::StrCat("'", id, "' has no history"));
@@ -208,11 +218,12 @@ grpc::ServerUnaryReactor* DiffServiceImpl::GetHistory(grpc::CallbackServerContex
                                                       v1::GetHistoryResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
+    RETURN_IF_ERROR(AwaitConsistency(*slot_, *ctx, request->consistency()));
     switch (request->target_case()) {
       case v1::GetHistoryRequest::kEntityId:
         RETURN_IF_ERROR(CheckId("entity_id", request->entity_id()));
         return HistoryPageOf<storage::EntityRecord>(
-            *store, *request, request->entity_id(),
+            *slot_, *ctx, *store, *request, request->entity_id(),
             [](const storage::EntityRecord& r, v1::Version* v, bool first, bool) {
               *v->mutable_entity() = ToApi(r);
               return first ? v1::ENTITY_CREATED : v1::ENTITY_CHANGED;
@@ -221,7 +232,7 @@ grpc::ServerUnaryReactor* DiffServiceImpl::GetHistory(grpc::CallbackServerContex
       case v1::GetHistoryRequest::kDocumentId:
         RETURN_IF_ERROR(CheckId("document_id", request->document_id()));
         return HistoryPageOf<storage::DocumentRecord>(
-            *store, *request, request->document_id(),
+            *slot_, *ctx, *store, *request, request->document_id(),
             [](const storage::DocumentRecord& r, v1::Version* v, bool first, bool) {
               *v->mutable_document() = ToApi(r);
               return first ? v1::DOCUMENT_ADDED : v1::DOCUMENT_CHANGED;
@@ -230,7 +241,7 @@ grpc::ServerUnaryReactor* DiffServiceImpl::GetHistory(grpc::CallbackServerContex
       case v1::GetHistoryRequest::kRelationId:
         RETURN_IF_ERROR(CheckId("relation_id", request->relation_id()));
         return HistoryPageOf<storage::RelationRecord>(
-            *store, *request, request->relation_id(),
+            *slot_, *ctx, *store, *request, request->relation_id(),
             [](const storage::RelationRecord& r, v1::Version* v, bool first, bool previous_retracted) {
               *v->mutable_relation() = ToApi(r);
               if (r.retracted()) return v1::RELATION_RETRACTED;

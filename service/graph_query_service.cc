@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/query_service.h"
+#include "service/read_point.h"
 #include "service/record_convert.h"
 #include "service/request_validation.h"
 #include "storage/graph_query.h"
@@ -100,7 +101,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
     storage::QueryBudget budget = BudgetOf(limits_, ctx);
     ASSIGN_OR_RETURN(budget.max_fan_out, Bounded("max_fan_out", request->max_fan_out(), limits_.max_fan_out, limits_.max_fan_out));
     ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     std::vector<std::string> starts(request->start_ids().begin(), request->start_ids().end());
     ASSIGN_OR_RETURN(storage::TraverseResult found, storage::Traverse(*store, rev, starts, depth, filter, budget));
     for (size_t i = 0; i < found.entities.size(); ++i) {
@@ -126,7 +127,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::FindPaths(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(int hops, Bounded("max_hops", request->max_hops(), 3, limits_.max_depth));
     ASSIGN_OR_RETURN(int k, Bounded("k", request->k(), 1, 100));
     ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, request->direction()));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(storage::PathsResult found,
                      storage::FindPaths(*store, rev, request->source_id(), request->target_id(), hops, filter,
                                         request->time_respecting(), k, BudgetOf(limits_, ctx)));
@@ -168,7 +169,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Timeline(grpc::CallbackServerContext
       return absl::InvalidArgumentError("granularity: unknown value");
     storage::QueryBudget budget = BudgetOf(limits_, ctx);
     ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, v1::BOTH));
     ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, budget));
     std::set<std::string> documents;
@@ -194,7 +195,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Aggregate(grpc::CallbackServerContex
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (!v1::Granularity_IsValid(request->period())) return absl::InvalidArgumentError("period: unknown value");
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, v1::BOTH));
     ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, BudgetOf(limits_, ctx)));
     storage::AggregateResult agg =
@@ -229,7 +230,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Conflicts(grpc::CallbackServerContex
     if (by_document && !request->other_id().empty())
       return absl::InvalidArgumentError("other_id: goes with entity_id, not document_id");
     ASSIGN_OR_RETURN(int max_groups, Bounded("max_groups", request->max_groups(), 100, 1000));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     const storage::QueryBudget budget = BudgetOf(limits_, ctx);
     storage::RelationSet set;
     if (by_document) {

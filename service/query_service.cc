@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "service/page_token.h"
+#include "service/read_point.h"
 #include "service/record_convert.h"
 #include "service/request_validation.h"
 #include "service/write_path.h"
@@ -23,26 +24,36 @@ void ReportRevision(grpc::CallbackServerContext* ctx, int64_t rev) {
   ctx->AddTrailingMetadata(kRevisionTrailer, std::to_string(rev));
 }
 
-// The revision a paged read answers at: the token's when continuing, else as_of_revision.
-absl::StatusOr<PageToken> StartPage(const storage::Store& store, const google::protobuf::Message& request,
-                                    const std::string& page_token, int64_t as_of) {
-  if (!page_token.empty()) {
-    ASSIGN_OR_RETURN(PageToken token,
-                     DecodePageToken(page_token, Fingerprint(request, {"page_token", "page_size"})));
-    if (auto rev = store.ResolveRevision(token.revision); !rev.ok())
+// What a page token must match of its request: everything but the paging itself and how
+// fresh the replica must be (a listing may go on from another replica, or with another mode).
+std::string PagedRequestDigest(const google::protobuf::Message& request) {
+  return Fingerprint(request, {"page_token", "page_size", "consistency"});
+}
+
+// The revision a paged read answers at: the token's when continuing (waited for, like
+// as_of_revision: it was made by some replica of the cluster), else as_of_revision.
+template <typename Request>
+absl::StatusOr<PageToken> StartPage(const StoreSlot& slot, const grpc::CallbackServerContext& ctx,
+                                    const Request& request) {
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(PageToken token, DecodePageToken(request.page_token(), PagedRequestDigest(request)));
+    RETURN_IF_ERROR(AwaitConsistency(slot, ctx, request.consistency()));
+    RETURN_IF_ERROR(AwaitRevision(slot, ctx, token.revision, "page_token"));
+    ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
+    if (auto rev = store->ResolveRevision(token.revision); !rev.ok())
       return absl::Status(rev.status().code(),
                           absl::StrCat("page_token: made at revision ", token.revision, ", which cannot be read now (",
                                        rev.status().message(), "); start the listing again"));
     return token;
   }
   PageToken first;
-  ASSIGN_OR_RETURN(first.revision, store.ResolveRevision(as_of));
+  ASSIGN_OR_RETURN(first.revision, ReadRevision(slot, ctx, request.consistency(), request.as_of_revision()));
   return first;
 }
 
 std::string NextPageToken(const google::protobuf::Message& request, int64_t rev, const std::string& cursor) {
   if (cursor.empty()) return "";
-  return EncodePageToken({rev, cursor}, Fingerprint(request, {"page_token", "page_size"}));
+  return EncodePageToken({rev, cursor}, PagedRequestDigest(request));
 }
 
 absl::Status CheckText(std::string_view field, const std::string& text) {
@@ -65,7 +76,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetEntity(grpc::CallbackServerContex
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     RETURN_IF_ERROR(CheckId("id", request->id()));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(auto entity, store->GetEntity(request->id(), rev));
     if (!entity)
       return absl::NotFoundError(absl::StrCat("id: entity '", request->id(), "' does not exist at revision ", rev));
@@ -84,7 +95,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::BatchGetEntities(grpc::CallbackServe
       return absl::InvalidArgumentError(absl::StrCat("ids: at most ", kMaxBatchGet));
     for (int i = 0; i < request->ids_size(); ++i)
       RETURN_IF_ERROR(CheckId(absl::StrCat("ids[", i, "]"), request->ids(i)));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     std::vector<std::string> missing;
     for (const auto& id : request->ids()) {
       ASSIGN_OR_RETURN(auto entity, store->GetEntity(id, rev));
@@ -109,7 +120,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::SearchEntities(grpc::CallbackServerC
     RETURN_IF_ERROR(CheckText("query", request->query()));
     RETURN_IF_ERROR(CheckText("kind", request->kind()));
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultSearchPage));
-    ASSIGN_OR_RETURN(PageToken page, StartPage(*store, *request, request->page_token(), request->as_of_revision()));
+    ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(storage::EntityPage found,
                      store->SearchEntities(request->query(), request->kind(), page.revision, page.cursor, size));
     for (const auto& e : found.entities) *response->add_entities() = ToApi(e);
@@ -126,7 +137,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetRelation(grpc::CallbackServerCont
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     RETURN_IF_ERROR(CheckId("id", request->id()));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(auto relation, store->GetRelation(request->id(), rev));
     if (!relation)
       return absl::NotFoundError(absl::StrCat("id: relation '", request->id(), "' does not exist at revision ", rev));
@@ -145,7 +156,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetDocument(grpc::CallbackServerCont
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     RETURN_IF_ERROR(CheckId("id", request->id()));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(auto doc, store->GetDocument(request->id(), rev));
     if (!doc)
       return absl::NotFoundError(absl::StrCat("id: document '", request->id(), "' does not exist at revision ", rev));
@@ -161,7 +172,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListDocuments(grpc::CallbackServerCo
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
-    ASSIGN_OR_RETURN(PageToken page, StartPage(*store, *request, request->page_token(), request->as_of_revision()));
+    ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(auto found, store->ListDocuments(page.revision, page.cursor, size));
     for (const auto& d : found.first) *response->add_documents() = ToApi(d);
     response->set_next_page_token(NextPageToken(*request, page.revision, found.second));
@@ -188,7 +199,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerCo
     ASSIGN_OR_RETURN(filter.statuses, StatusFilter("statuses", request->statuses()));
     ASSIGN_OR_RETURN(filter.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
-    ASSIGN_OR_RETURN(PageToken page, StartPage(*store, *request, request->page_token(), request->as_of_revision()));
+    ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(storage::RelationPage found, store->ListRelations(filter, page.revision, page.cursor, size));
     for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
@@ -225,7 +236,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(query.statuses, StatusFilter("statuses", request->statuses()));
     ASSIGN_OR_RETURN(query.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
     ASSIGN_OR_RETURN(int limit, PageSize("limit", request->limit(), kDefaultNeighbors));
-    ASSIGN_OR_RETURN(int64_t rev, store->ResolveRevision(request->as_of_revision()));
+    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, limit));
     // The entity itself and each neighbour entity, each once, in one pass over the store
     // (one iterator: creating it cost as much as a seek). The entity's own existence is

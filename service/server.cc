@@ -155,6 +155,7 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   self->store_->SetCommitListener([hub = self->hub_.get()](int64_t rev) { hub->OnCommit(rev); });
   if (metrics != nullptr) metrics->SetStore(self->store_.get());  // counts rows from here on, --load included
   cluster::Committer* committer = nullptr;
+  cluster::ReadBarrier* barrier = nullptr;
   if (config.cluster.enabled()) {
     if (auto s = self->StartReplica(log); !s.ok()) {
       if (metrics != nullptr) metrics->SetStore(nullptr);
@@ -162,9 +163,12 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
       return s;
     }
     committer = self->replica_.get();
+    barrier = self->replica_.get();
   } else {
     self->local_committer_ = std::make_unique<cluster::LocalCommitter>(self->store_.get());
+    self->local_barrier_ = std::make_unique<cluster::LocalReadBarrier>(self->store_.get());
     committer = self->local_committer_.get();
+    barrier = self->local_barrier_.get();
   }
   if (!config.load_paths.empty()) {
     if (auto s = LoadJsonlPaths(*committer, config.load_paths, log); !s.ok()) {
@@ -173,7 +177,7 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
       return s;
     }
   }
-  self->slot_.Set(self->store_.get(), committer);
+  self->slot_.Set(self->store_.get(), committer, barrier);
   self->SetServing(true);
   if (metrics != nullptr) metrics->SetServing(true);
   return self;
@@ -191,7 +195,7 @@ void AnnalsServer::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(absl::ToInt64Milliseconds(config_.drain_timeout)));
   server_->Wait();
-  slot_.Set(nullptr, nullptr);
+  slot_.Set(nullptr, nullptr, nullptr);
   replica_watch_stop_.store(true);
   if (replica_watch_.joinable()) replica_watch_.join();
   if (replication_) replication_->SetReplica(nullptr);

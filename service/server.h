@@ -146,6 +146,7 @@ class AnnalsServer {
   std::unique_ptr<storage::Store> store_;
   // Writes go through one of these (cluster/committer.h); the replica also follows the log.
   std::unique_ptr<cluster::LocalCommitter> local_committer_;
+  std::unique_ptr<cluster::LocalReadBarrier> local_barrier_;
   std::unique_ptr<cluster::Replica> replica_;
   // In cluster mode: turns health NOT_SERVING when the replica stops applying the log.
   std::thread replica_watch_;

@@ -279,6 +279,54 @@ TEST_F(ClusterTest, LosingTheEtcdLeaderCostsAnElectionNotAWrite) {
   EXPECT_EQ(Digest(*a), Digest(*b));
 }
 
+// The read barrier (ReadConsistency in the API). A follower that reaches etcd through one
+// member only is cut off from the log by stopping that member (the other two keep quorum, so
+// the leader goes on writing): it cannot be fresh, and says so within the deadline; once the
+// member runs again, it waits for and then holds what it was asked for. A revision the
+// cluster never reached is OUT_OF_RANGE at once.
+TEST_F(ClusterTest, AReadWaitsUntilItsReplicaHasAppliedWhatItAsksFor) {
+  auto a = NewStore("a"), b = NewStore("b");
+  auto ra = Join(a.get(), "a");
+  ASSERT_EQ(WaitForLeader({ra.get()}), ra.get());
+  ASSERT_TRUE(ra->Commit(EntityWrite("before", "q0")).ok());
+  const int etcd_leader = etcd_->Leader();
+  ASSERT_GE(etcd_leader, 0);
+  const size_t cut = (etcd_leader + 1) % etcd_->size();
+  ReplicaOptions o = Options("b");
+  o.etcd.endpoints = {etcd_->Endpoints()[cut]};
+  auto started = Replica::Start(b.get(), o);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<Replica> rb = std::move(*started);
+  ASSERT_TRUE(rb->AwaitRevision(1, absl::Now() + absl::Seconds(10)).ok());
+
+  etcd_->Signal(cut, SIGSTOP);
+  auto written = ra->Commit(EntityWrite("during", "q1"));
+  ASSERT_TRUE(written.ok()) << written.status();
+  ASSERT_EQ(written->revision, 2);
+  EXPECT_EQ(b->LatestRevision(), 1) << "the follower could not have read the log";
+  const absl::Status stale = rb->AwaitRevision(2, absl::Now() + absl::Seconds(1));
+  EXPECT_EQ(stale.code(), absl::StatusCode::kUnavailable) << stale;
+  EXPECT_NE(stale.message().find("not yet 2"), std::string::npos) << stale;
+  const absl::Status head = rb->AwaitLogHead(absl::Now() + absl::Seconds(1));
+  EXPECT_EQ(head.code(), absl::StatusCode::kUnavailable) << head;
+
+  // The leader answers at once: it applied the write before acknowledging it.
+  EXPECT_TRUE(ra->AwaitRevision(2, absl::Now()).ok());
+  EXPECT_TRUE(ra->AwaitLogHead(absl::Now() + absl::Seconds(5)).ok());
+
+  etcd_->Signal(cut, SIGCONT);
+  ASSERT_TRUE(ra->Commit(EntityWrite("after", "q2")).ok());
+  const absl::Status fresh = rb->AwaitLogHead(absl::Now() + absl::Seconds(15));
+  ASSERT_TRUE(fresh.ok()) << fresh;
+  EXPECT_EQ(b->LatestRevision(), 3) << "a linearizable read point covers every acknowledged write";
+  auto seen = b->GetEntity("during", b->LatestRevision());
+  ASSERT_TRUE(seen.ok() && seen->has_value());
+
+  const absl::Status beyond = rb->AwaitRevision(1000, absl::Now() + absl::Seconds(20));
+  EXPECT_EQ(beyond.code(), absl::StatusCode::kOutOfRange) << beyond;
+  EXPECT_NE(beyond.message().find("ends at position 3"), std::string::npos) << beyond;
+}
+
 TEST_F(ClusterTest, AnEntryAReplicaCannotApplyStopsItAndSaysWhich) {
   auto a = NewStore("a");
   auto ra = Join(a.get(), "a");

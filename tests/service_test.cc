@@ -10,10 +10,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <set>
 #include <sstream>
 
+#include "annals/v1/diff.grpc.pb.h"
 #include "annals/v1/ingest.grpc.pb.h"
 #include "annals/v1/query.grpc.pb.h"
 #include "service/jsonl_load.h"
@@ -410,6 +412,86 @@ TEST_F(ServiceTest, NeighborsCarryTheEntityAtTheOtherEnd) {
   for (const auto& n : resp.neighbors())
     if (n.relation().predicate() == "reorganised") self.insert(v1::Direction_Name(n.direction()) + " " + n.neighbor().label());
   EXPECT_EQ(self, (std::multiset<std::string>{"IN Russia", "OUT Russia"}));
+}
+
+// Every read RPC of QueryService and DiffService takes a ReadConsistency named
+// `consistency` (checked on the descriptors, so a new read RPC cannot forget it) and waits
+// as it says: on a single node a min_revision after the latest is OUT_OF_RANGE naming the
+// field, and what it has applied is read at once, in either mode.
+TEST_F(ServiceTest, EveryReadTakesAConsistencyAndHonoursIt) {
+  for (const char* name : {"annals.v1.QueryService", "annals.v1.DiffService"}) {
+    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const auto* field = service->method(i)->input_type()->FindFieldByName("consistency");
+      ASSERT_NE(field, nullptr) << service->method(i)->full_name();
+      EXPECT_EQ(field->message_type(), v1::ReadConsistency::descriptor()) << service->method(i)->full_name();
+    }
+  }
+  AddBasics();
+  v1::PutRelationsResponse put;
+  ASSERT_TRUE(PutOne(Relation("zardari", "visited", "russia"), &put).ok());
+  const std::string relation_id = put.relations(0).id();
+  auto diff = v1::DiffService::NewStub(channel_);
+  using Call = std::function<grpc::Status(const v1::ReadConsistency&)>;
+  std::vector<std::pair<std::string, Call>> reads = {
+      {"GetEntity", [&](const v1::ReadConsistency& c) { v1::GetEntityRequest r; r.set_id("russia"); *r.mutable_consistency() = c; v1::Entity out; return query_->GetEntity(Ctx().get(), r, &out); }},
+      {"BatchGetEntities", [&](const v1::ReadConsistency& c) { v1::BatchGetEntitiesRequest r; r.add_ids("russia"); *r.mutable_consistency() = c; v1::BatchGetEntitiesResponse out; return query_->BatchGetEntities(Ctx().get(), r, &out); }},
+      {"SearchEntities", [&](const v1::ReadConsistency& c) { v1::SearchEntitiesRequest r; r.set_query("rus"); *r.mutable_consistency() = c; v1::SearchEntitiesResponse out; return query_->SearchEntities(Ctx().get(), r, &out); }},
+      {"GetRelation", [&](const v1::ReadConsistency& c) { v1::GetRelationRequest r; r.set_id(relation_id); *r.mutable_consistency() = c; v1::Relation out; return query_->GetRelation(Ctx().get(), r, &out); }},
+      {"GetDocument", [&](const v1::ReadConsistency& c) { v1::GetDocumentRequest r; r.set_id("doc-1"); *r.mutable_consistency() = c; v1::Document out; return query_->GetDocument(Ctx().get(), r, &out); }},
+      {"ListDocuments", [&](const v1::ReadConsistency& c) { v1::ListDocumentsRequest r; *r.mutable_consistency() = c; v1::ListDocumentsResponse out; return query_->ListDocuments(Ctx().get(), r, &out); }},
+      {"ListRelations", [&](const v1::ReadConsistency& c) { v1::ListRelationsRequest r; *r.mutable_consistency() = c; v1::ListRelationsResponse out; return query_->ListRelations(Ctx().get(), r, &out); }},
+      {"Neighbors", [&](const v1::ReadConsistency& c) { v1::NeighborsRequest r; r.set_entity_id("russia"); *r.mutable_consistency() = c; v1::NeighborsResponse out; return query_->Neighbors(Ctx().get(), r, &out); }},
+      {"Traverse", [&](const v1::ReadConsistency& c) { v1::TraverseRequest r; r.add_start_ids("russia"); *r.mutable_consistency() = c; v1::TraverseResponse out; return query_->Traverse(Ctx().get(), r, &out); }},
+      {"FindPaths", [&](const v1::ReadConsistency& c) { v1::FindPathsRequest r; r.set_source_id("zardari"); r.set_target_id("russia"); *r.mutable_consistency() = c; v1::FindPathsResponse out; return query_->FindPaths(Ctx().get(), r, &out); }},
+      {"Timeline", [&](const v1::ReadConsistency& c) { v1::TimelineRequest r; r.set_entity_id("russia"); *r.mutable_consistency() = c; v1::TimelineResponse out; return query_->Timeline(Ctx().get(), r, &out); }},
+      {"Aggregate", [&](const v1::ReadConsistency& c) { v1::AggregateRequest r; r.set_entity_id("russia"); *r.mutable_consistency() = c; v1::AggregateResponse out; return query_->Aggregate(Ctx().get(), r, &out); }},
+      {"Conflicts", [&](const v1::ReadConsistency& c) { v1::ConflictsRequest r; r.set_entity_id("russia"); *r.mutable_consistency() = c; v1::ConflictsResponse out; return query_->Conflicts(Ctx().get(), r, &out); }},
+      {"DiffValidTimes", [&](const v1::ReadConsistency& c) { v1::DiffValidTimesRequest r; *r.mutable_at_a() = D(2010); *r.mutable_at_b() = D(2012); *r.mutable_consistency() = c; v1::DiffValidTimesResponse out; return diff->DiffValidTimes(Ctx().get(), r, &out); }},
+      {"GetHistory", [&](const v1::ReadConsistency& c) { v1::GetHistoryRequest r; r.set_entity_id("russia"); *r.mutable_consistency() = c; v1::GetHistoryResponse out; return diff->GetHistory(Ctx().get(), r, &out); }},
+      {"DiffRevisions", [&](const v1::ReadConsistency& c) { v1::DiffRevisionsRequest r; *r.mutable_consistency() = c; auto ctx = Ctx(); auto reader = diff->DiffRevisions(ctx.get(), r); v1::Change change; while (reader->Read(&change)) {} return reader->Finish(); }},
+  };
+  const int64_t latest = Latest();
+  ASSERT_EQ(latest, 3);
+  for (const auto& [name, call] : reads) {
+    v1::ReadConsistency c;
+    c.set_min_revision(latest);
+    EXPECT_TRUE(call(c).ok()) << name << ": " << call(c).error_message();
+    c.set_mode(v1::ReadConsistency::LINEARIZABLE);
+    EXPECT_TRUE(call(c).ok()) << name << ": " << call(c).error_message();
+    c.set_min_revision(latest + 5);
+    grpc::Status beyond = call(c);
+    EXPECT_EQ(beyond.error_code(), grpc::StatusCode::OUT_OF_RANGE) << name;
+    EXPECT_EQ(beyond.error_message(), "consistency.min_revision: 8 is after the latest revision 3") << name;
+    c.set_min_revision(-1);
+    EXPECT_EQ(call(c).error_message(), "consistency.min_revision: must not be negative") << name;
+    c.set_min_revision(0);
+    c.set_mode(static_cast<v1::ReadConsistency::Mode>(7));
+    EXPECT_EQ(call(c).error_message(), "consistency.mode: unknown value 7") << name;
+  }
+  // Watch follows forever when it may start, so only its refusal is checked here.
+  v1::WatchRequest watch;
+  watch.mutable_consistency()->set_min_revision(latest + 1);
+  auto ctx = Ctx();
+  auto reader = diff->Watch(ctx.get(), watch);
+  v1::Change change;
+  EXPECT_FALSE(reader->Read(&change));
+  grpc::Status refused = reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(refused.error_message(), "consistency.min_revision: 4 is after the latest revision 3");
+
+  // A listing goes on under another consistency: the token does not cover it.
+  v1::SearchEntitiesRequest search;
+  search.set_page_size(1);
+  v1::SearchEntitiesResponse page;
+  ASSERT_TRUE(query_->SearchEntities(Ctx().get(), search, &page).ok());
+  ASSERT_FALSE(page.next_page_token().empty());
+  search.set_page_token(page.next_page_token());
+  search.mutable_consistency()->set_mode(v1::ReadConsistency::LINEARIZABLE);
+  search.mutable_consistency()->set_min_revision(latest);
+  grpc::Status next = query_->SearchEntities(Ctx().get(), search, &page);
+  EXPECT_TRUE(next.ok()) << next.error_message();
 }
 
 TEST_F(ServiceTest, BatchGetAndSearchEntities) {

@@ -42,6 +42,18 @@ int main(int argc, char** argv) {
       ->envname("ANNALS_TOKEN");
   app.add_option("--token-file", sec.token_file, "read the bearer token from this file's first line")
       ->envname("ANNALS_TOKEN_FILE");
+  // Reading from a cluster (docs/cluster.md "Reads"); a single node needs neither.
+  int64_t min_revision = 0;
+  bool linearizable = false;
+  app.add_option("--min-revision", min_revision,
+                 "reads wait until the replica answering has applied this revision (read-your-writes)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--linearizable", linearizable,
+               "reads wait until the replica answering has applied every write acknowledged before them");
+  app.parse_complete_callback([&] {
+    conn.consistency.set_min_revision(min_revision);
+    if (linearizable) conn.consistency.set_mode(annals::v1::ReadConsistency::LINEARIZABLE);
+  });
   int code = 0;
 
   // entity put|get

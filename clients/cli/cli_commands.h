@@ -20,6 +20,9 @@ struct Connection {
   double timeout_seconds = 30;
   bool json = false;
   ConnectionSecurity security;  // TLS and bearer token (clients/cli/cli_args.h)
+  // How fresh the replica answering a read must be (--min-revision, --linearizable;
+  // docs/api.md "Read consistency"): every read request carries it.
+  v1::ReadConsistency consistency;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::IngestService::Stub> ingest;
   std::unique_ptr<v1::QueryService::Stub> query;

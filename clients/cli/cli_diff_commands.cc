@@ -68,6 +68,7 @@ int Diff(Connection& c, const DiffOptions& o) {
     request.set_to_revision(o.to_rev);
     SetScope(o, request.mutable_scope());
     auto ctx = c.Call();
+    *request.mutable_consistency() = c.consistency;
     auto reader = stub->DiffRevisions(ctx.get(), request);
     return StreamChanges(c, reader.get());
   }
@@ -81,6 +82,7 @@ int Diff(Connection& c, const DiffOptions& o) {
   request.set_as_of_revision(o.as_of);
   SetScope(o, request.mutable_scope());
   v1::DiffValidTimesResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = stub->DiffValidTimes(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) {
     std::cout << ToJson(response) << "\n";
@@ -108,6 +110,7 @@ int Watch(Connection& c, const DiffOptions& o, const std::string& resume_token) 
   request.set_resume_token(resume_token);
   SetScope(o, request.mutable_scope());
   grpc::ClientContext ctx;  // no deadline: a watch runs until stopped
+  *request.mutable_consistency() = c.consistency;
   auto reader = stub->Watch(&ctx, request);
   return StreamChanges(c, reader.get());
 }
@@ -126,6 +129,7 @@ int History(Connection& c, const std::string& id, const std::string& kind) {
     v1::GetHistoryResponse all;
     for (;;) {
       v1::GetHistoryResponse page;
+      *request.mutable_consistency() = c.consistency;
       last = stub->GetHistory(c.Call().get(), request, &page);
       if (!last.ok()) break;
       all.mutable_versions()->MergeFrom(page.versions());

@@ -25,6 +25,7 @@ int Export(Connection& c, const std::string& path, int64_t as_of) {
   docs.set_as_of_revision(rev);
   for (;;) {
     v1::ListDocumentsResponse page;
+    *docs.mutable_consistency() = c.consistency;
     if (auto s = c.query->ListDocuments(c.Call().get(), docs, &page); !s.ok()) return Fail(s);
     if (rev == 0) rev = page.revision();  // every later read at this one revision
     for (auto d : page.documents()) {
@@ -44,6 +45,7 @@ int Export(Connection& c, const std::string& path, int64_t as_of) {
   ents.set_as_of_revision(rev);
   for (;;) {
     v1::SearchEntitiesResponse page;
+    *ents.mutable_consistency() = c.consistency;
     if (auto s = c.query->SearchEntities(c.Call().get(), ents, &page); !s.ok()) return Fail(s);
     for (auto e : page.entities()) {
       e.clear_revision();
@@ -63,6 +65,7 @@ int Export(Connection& c, const std::string& path, int64_t as_of) {
   rels.set_as_of_revision(rev);
   for (;;) {
     v1::ListRelationsResponse page;
+    *rels.mutable_consistency() = c.consistency;
     if (auto s = c.query->ListRelations(c.Call().get(), rels, &page); !s.ok()) return Fail(s);
     for (auto rel : page.relations()) {
       rel.clear_revision();

@@ -65,6 +65,7 @@ int Traverse(Connection& c, const GraphOptions& o) {
   request.set_max_results(o.limit);
   if (!FillCommon(o, &request)) return 2;
   v1::TraverseResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->Traverse(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) return std::cout << ToJson(response) << "\n", 0;
   Table entities({"DEPTH", "ENTITY", "KIND", "LABEL"});
@@ -98,6 +99,7 @@ int Paths(Connection& c, const GraphOptions& o) {
   request.set_k(o.k);
   if (!FillCommon(o, &request)) return 2;
   v1::FindPathsResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->FindPaths(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) return std::cout << ToJson(response) << "\n", 0;
   int n = 0;
@@ -127,6 +129,7 @@ int Timeline(Connection& c, const GraphOptions& o) {
   request.set_max_results(o.limit);
   if (!FillCommon(o, &request)) return 2;
   v1::TimelineResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->Timeline(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) return std::cout << ToJson(response) << "\n", 0;
   for (const auto& group : response.groups()) {
@@ -155,6 +158,7 @@ int Aggregate(Connection& c, const GraphOptions& o) {
   request.set_group_by_predicate(o.by_predicate);
   if (!FillCommon(o, &request)) return 2;
   v1::AggregateResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->Aggregate(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) return std::cout << ToJson(response) << "\n", 0;
   Table table({"PERIOD", "PREDICATE", "CERTAIN", "POSSIBLE", "SUMS (certain / possible)"});
@@ -187,6 +191,7 @@ int Conflicts(Connection& c, const GraphOptions& o) {
   request.set_as_of_revision(o.as_of);
   request.set_max_groups(o.limit);
   v1::ConflictsResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->Conflicts(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) return std::cout << ToJson(response) << "\n", 0;
   for (const auto& g : response.groups()) {

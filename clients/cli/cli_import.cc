@@ -314,6 +314,7 @@ int Import(Connection& c, const ImportOptions& o) {
         v1::GetEntityRequest get;
         get.set_id(id);
         v1::Entity existing;
+        *get.mutable_consistency() = c.consistency;
         grpc::Status s = c.query->GetEntity(c.Call().get(), get, &existing);
         if (s.ok()) return true;
         if (s.error_code() == grpc::StatusCode::NOT_FOUND) return false;

@@ -54,6 +54,7 @@ int EntityGet(Connection& c, const std::string& id, int64_t as_of) {
   request.set_id(id);
   request.set_as_of_revision(as_of);
   v1::Entity entity;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->GetEntity(c.Call().get(), request, &entity); !s.ok()) return Fail(s);
   if (c.json)
     std::cout << ToJson(entity) << "\n";
@@ -68,6 +69,7 @@ int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_r
   request.set_as_of_revision(as_of);
   request.set_show_retracted(show_retracted);
   v1::Relation relation;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->GetRelation(c.Call().get(), request, &relation); !s.ok()) return Fail(s);
   if (c.json)
     std::cout << ToJson(relation) << "\n";
@@ -92,6 +94,7 @@ int RelationList(Connection& c, const RelationListOptions& o) {
   v1::ListRelationsResponse all;
   for (;;) {
     v1::ListRelationsResponse page;
+    *request.mutable_consistency() = c.consistency;
     if (auto s = c.query->ListRelations(c.Call().get(), request, &page); !s.ok()) return Fail(s);
     all.mutable_relations()->MergeFrom(page.relations());
     all.set_revision(page.revision());
@@ -118,6 +121,7 @@ int Search(Connection& c, const std::string& query, const std::string& kind, int
   request.set_as_of_revision(as_of);
   request.set_page_token(page_token);
   v1::SearchEntitiesResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->SearchEntities(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) {
     std::cout << ToJson(response) << "\n";
@@ -150,6 +154,7 @@ int Neighbors(Connection& c, const NeighborsOptions& o) {
   request.set_as_of_revision(o.as_of);
   request.set_limit(o.limit);
   v1::NeighborsResponse response;
+  *request.mutable_consistency() = c.consistency;
   if (auto s = c.query->Neighbors(c.Call().get(), request, &response); !s.ok()) return Fail(s);
   if (c.json) {
     std::cout << ToJson(response) << "\n";

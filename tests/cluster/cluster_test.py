@@ -148,6 +148,7 @@ class Test:
         self.acks = []       # when each write of the scenario was acknowledged (any writer)
         self.gaps = []       # longest wait of one writer for its write, per scenario
         self.log = []
+        self.ryw_reads = 0   # reads of an acknowledged write on another replica that found it
 
     def cli(self, addr, *args, timeout=10):
         return subprocess.run([self.annals, "--addr", addr, "--timeout", "5", "--json", *map(str, args)],
@@ -190,6 +191,8 @@ class Test:
                     last_ack = now
                     self.acks.append(now)
                     done = True
+                    if n % 5 == 0:
+                        self.read_your_write(self.replicas[(n + attempt) % 3], eid, *ack)
                 else:
                     time.sleep(0.1)
             if not done:
@@ -197,6 +200,23 @@ class Test:
                     self.unacked.add(eid)
         with self.lock:
             self.gaps.append(max(longest, time.time() - last_ack))
+
+    def read_your_write(self, other, eid, rid, rev):
+        """Reads an acknowledged write on another replica with --min-revision: it must be
+        there (that replica waits until it has applied it), unless the replica is down or
+        paused by the fault (UNAVAILABLE, DEADLINE_EXCEEDED, no answer)."""
+        try:
+            r = self.cli(other.addr, "--min-revision", rev, "relation", "get", rid, timeout=8)
+        except subprocess.TimeoutExpired:
+            return
+        if r.returncode == 0:
+            got = json.loads(r.stdout)
+            assert got["id"] == rid and int(got["revision"]) == rev, f"{eid}: read {got} on {other.name}, wrote {rid} at {rev}"
+            with self.lock:
+                self.ryw_reads += 1
+        else:
+            assert "UNAVAILABLE" in r.stderr or "DEADLINE_EXCEEDED" in r.stderr, \
+                f"{eid}: --min-revision {rev} read on {other.name} failed: {r.stderr.strip()}"
 
     def under_load(self, seconds, fault):
         """Runs the writers around `fault`; returns (the cluster's longest time without any
@@ -259,6 +279,23 @@ class Test:
                 assert r.returncode == 0, r.stderr
                 got = int(json.loads(r.stdout)["revision"])
                 assert got == acked_at, f"{scenario}: {w} ({rid}) at {got} on {x.name}, acknowledged at {acked_at}"
+        # A listing begun on one replica goes on, identically, on every other (page tokens
+        # carry a revision, not a place in one replica's memory).
+        first = self.cli(self.replicas[0].addr, "relation", "list", "--object", "target", "--page-size", 7)
+        assert first.returncode == 0, first.stderr
+        token = json.loads(first.stdout)["nextPageToken"]
+        seconds = []
+        for x in self.replicas:
+            r = self.cli(x.addr, "relation", "list", "--object", "target", "--page-size", 7, "--page-token", token)
+            assert r.returncode == 0, f"{scenario}: page 2 on {x.name}: {r.stderr}"
+            seconds.append(r.stdout)
+        assert seconds[0] == seconds[1] == seconds[2], f"{scenario}: the second page differs between replicas"
+        # A linearizable read on any replica sees every acknowledged write.
+        newest = max(r for _, r in self.acked.values())
+        for x in self.replicas:
+            r = self.cli(x.addr, "--linearizable", "relation", "list", "--page-size", 1)
+            assert r.returncode == 0, r.stderr
+            assert int(json.loads(r.stdout)["revision"]) >= newest, f"{scenario}: a linearizable read on {x.name} missed {newest}"
         # The change feed from 0, the same everywhere (each request id applied once: one
         # ENTITY change per written entity).
         feeds = []
@@ -331,7 +368,8 @@ class Test:
             results.append((name, gap, wait, rev, len(self.acked), len(self.unacked)))
             print(f"cluster_test: {name}: ok; no write acknowledged for at most {gap:.2f} s (one writer waited "
                   f"at most {wait:.2f} s); revision {rev}; {len(self.acked)} acknowledged, {len(self.unacked)} "
-                  f"unanswered", flush=True)
+                  f"unanswered; {self.ryw_reads} read back on another replica with --min-revision", flush=True)
+        assert self.ryw_reads > 0, "no acknowledged write was read back on another replica"
         # The end: everything stopped, each database checked offline.
         for x in self.replicas:
             x.stop()

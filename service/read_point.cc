@@ -1,0 +1,57 @@
+#include "service/read_point.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "storage/status_macros.h"
+
+namespace annals::service {
+namespace {
+
+absl::Time WaitDeadline(const grpc::CallbackServerContext& ctx) {
+  return std::min(absl::FromChrono(ctx.deadline()), absl::Now() + kMaxReadWait);
+}
+
+absl::Status Named(std::string_view field, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(std::string(field), ": ", status.message()));
+}
+
+}  // namespace
+
+absl::Status AwaitRevision(const StoreSlot& slot, const grpc::CallbackServerContext& ctx, int64_t revision,
+                           std::string_view field) {
+  if (revision < 0) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must not be negative"));
+  ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
+  if (revision <= store->LatestRevision()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(cluster::ReadBarrier * barrier, slot.Barrier());
+  return Named(field, barrier->AwaitRevision(revision, WaitDeadline(ctx)));
+}
+
+absl::Status AwaitConsistency(const StoreSlot& slot, const grpc::CallbackServerContext& ctx,
+                              const v1::ReadConsistency& consistency) {
+  switch (consistency.mode()) {
+    case v1::ReadConsistency::MODE_UNSPECIFIED:
+    case v1::ReadConsistency::LOCAL:
+      break;
+    case v1::ReadConsistency::LINEARIZABLE: {
+      ASSIGN_OR_RETURN(cluster::ReadBarrier * barrier, slot.Barrier());
+      RETURN_IF_ERROR(Named("consistency.mode", barrier->AwaitLogHead(WaitDeadline(ctx))));
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("consistency.mode: unknown value ", static_cast<int>(consistency.mode())));
+  }
+  return AwaitRevision(slot, ctx, consistency.min_revision(), "consistency.min_revision");
+}
+
+absl::StatusOr<int64_t> ReadRevision(const StoreSlot& slot, const grpc::CallbackServerContext& ctx,
+                                     const v1::ReadConsistency& consistency, int64_t as_of) {
+  RETURN_IF_ERROR(AwaitConsistency(slot, ctx, consistency));
+  RETURN_IF_ERROR(AwaitRevision(slot, ctx, as_of, "as_of_revision"));
+  ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
+  return store->ResolveRevision(as_of);
+}
+
+}  // namespace annals::service
