@@ -37,6 +37,7 @@
 
 #include "annals/v1/ingest.grpc.pb.h"
 #include "annals/v1/query.grpc.pb.h"
+#include "bench/driver_flags.h"
 #include "bench/icews.h"
 
 namespace {
@@ -44,37 +45,9 @@ namespace {
 using namespace annals;
 using Clock = std::chrono::steady_clock;
 
-std::map<std::string, std::string> ParseFlags(int argc, char** argv, int first) {
-  std::map<std::string, std::string> flags;
-  for (int i = first; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) != 0 || i + 1 >= argc) {
-      std::cerr << "bad argument: " << a << "\n";
-      std::exit(2);
-    }
-    flags[a.substr(2)] = argv[++i];
-  }
-  return flags;
-}
-
-std::string Flag(const std::map<std::string, std::string>& f, const std::string& name, const std::string& def = "") {
-  auto it = f.find(name);
-  if (it != f.end()) return it->second;
-  if (def.empty()) {
-    std::cerr << "--" << name << " is required\n";
-    std::exit(2);
-  }
-  return def;
-}
-
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& addr, int index) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  args.SetInt("annals.bench.channel", index);  // distinct args: a connection of its own
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
-}
+using bench::Flag;
+using bench::MakeChannel;
+using bench::ParseFlags;
 
 // --- load ------------------------------------------------------------------------------
 

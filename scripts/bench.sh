@@ -10,14 +10,16 @@
 #   scripts/bench.sh --seconds 5  # seconds per query measurement (default 8; quick 3)
 #   scripts/bench.sh --keep       # keep the work directory (databases, logs)
 #   scripts/bench.sh --profile    # also perf-record annalsd during the Ingest load
+#   scripts/bench.sh --cluster-only  # only the Ingest loads (single node, --sync, through
+#                                    # etcd), failover and read-your-writes (issue #17)
 #
 # Not part of CI. Installs what it needs with apt-get (gnuplot for the chart, PostgreSQL 15
-# when missing; linux-perf with --profile). Needs ~3 GB free under /tmp for the full run.
+# and etcd when missing; linux-perf with --profile). Needs ~3 GB free under /tmp for the full run.
 # What is measured and how: bench/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-QUICK=0 SCALE=1 SECS="" KEEP=0 PROFILE=0
+QUICK=0 SCALE=1 SECS="" KEEP=0 PROFILE=0 CLUSTER_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -26,7 +28,8 @@ while [ $# -gt 0 ]; do
     --seconds) SECS="$2"; shift ;;
     --keep) KEEP=1 ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --cluster-only) CLUSTER_ONLY=1; SCALE=0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -55,6 +58,8 @@ command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v pgbench >/dev/null || need+=(postgresql-client-15)
 command -v ninja >/dev/null || need+=(ninja-build)
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
 [ "$PROFILE" = 0 ] || command -v perf >/dev/null || need+=(linux-perf)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -70,13 +75,13 @@ if [ ! -f "$ROOT/build/build.ninja" ]; then
   cmake -S "$ROOT" -B "$ROOT/build" -G Ninja >/dev/null
 fi
 log "building annalsd and the drivers"
-ninja -C "$ROOT/build" annalsd annals annals_bench rocksdb_ceiling bulk_load_bench >/dev/null
+ninja -C "$ROOT/build" annalsd annals annals_bench cluster_bench rocksdb_ceiling bulk_load_bench >/dev/null
 
 W=$(mktemp -d /tmp/annals-bench.XXXXXX)
 chmod 755 "$W"
 mkdir -p "$W/bin" "$W/pglog"
 # Private copies: a concurrent rebuild must not swap binaries under a running benchmark.
-cp "$ROOT/build/service/annalsd" "$ROOT/build/clients/cli/annals" "$ROOT"/build/bench/{annals_bench,rocksdb_ceiling,bulk_load_bench} "$W/bin/"
+cp "$ROOT/build/service/annalsd" "$ROOT/build/clients/cli/annals" "$ROOT"/build/bench/{annals_bench,cluster_bench,rocksdb_ceiling,bulk_load_bench} "$W/bin/"
 BIN=$W/bin
 RES=$W/results.txt
 : > "$RES"
@@ -84,6 +89,7 @@ ANNALSD_PID=""
 PG_STARTED=0
 
 cleanup() {
+  cluster_cleanup 2>/dev/null || true
   [ -z "$ANNALSD_PID" ] || kill "$ANNALSD_PID" 2>/dev/null || true
   [ -z "$ANNALSD_PID" ] || wait "$ANNALSD_PID" 2>/dev/null || true
   [ "$PG_STARTED" = 0 ] || runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -m fast -w stop >/dev/null 2>&1 || true
@@ -132,18 +138,19 @@ settle
 record "meta dataset=$DATASET rows=$ROWS seconds=$SECS warmup=$WARM scale=$SCALE quick=$QUICK date=$(date +%F) cores=$(nproc) kernel=$(uname -r) load=$(cut -d' ' -f1 /proc/loadavg)"
 
 # --- Annals server helpers ----------------------------------------------------------------
-start_annalsd() {  # DBDIR
-  local extra=()
+start_annalsd() {  # DBDIR [ANNALSD FLAGS...]
+  local db=$1; shift
+  local extra=("$@")
   # No Prometheus endpoint (its default port may be taken by another annalsd).
   if "$BIN/annalsd" --help 2>&1 | grep -q -- --metrics-listen; then extra+=(--metrics-listen ""); fi
-  "$BIN/annalsd" --listen "$ADDR" --db "$1" "${extra[@]}" > "$W/annalsd-$(basename "$1").log" 2>&1 &
+  "$BIN/annalsd" --listen "$ADDR" --db "$db" "${extra[@]}" > "$W/annalsd-$(basename "$db").log" 2>&1 &
   ANNALSD_PID=$!
   for _ in $(seq 1 100); do
     if "$BIN/annals_bench" query --addr "$ADDR" --workload health --concurrency 1 --seconds 0.05 --warmup 0 \
         >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
-  echo "annalsd did not come up; log:" >&2; cat "$W/annalsd-$(basename "$1").log" >&2; exit 1
+  echo "annalsd did not come up; log:" >&2; cat "$W/annalsd-$(basename "$db").log" >&2; exit 1
 }
 stop_annalsd() {
   kill "$ANNALSD_PID"; wait "$ANNALSD_PID" 2>/dev/null || true; ANNALSD_PID=""
@@ -162,6 +169,7 @@ annals_query() {  # TAG WORKLOAD CONCURRENCY
 }
 
 # --- 1. loads: raw RocksDB ceiling, bulk path, online Ingest ------------------------------
+if [ "$CLUSTER_ONLY" = 0 ]; then  # (the ceiling and bulk loads)
 settle
 log "load: raw RocksDB WriteBatch ceiling"
 line=$("$BIN/rocksdb_ceiling" --db "$W/ceiling" --data "$FILES" | result)
@@ -197,6 +205,7 @@ secs=$(echo "$runs" | tr ' ' '\n' | grep . | median_seconds)
 line=$(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); s=float(sys.argv[2]); print(f\"kind=bulkcli relations={j['rows']} written={j['written']} rejected={j['rejected']} seconds={s:.3f} rate={j['rows']/s:.0f}\")" "$W/bulkcli.json" "$secs")
 record "bulkcli scale=1 $line runs=${runs// /,} disk_bytes=$(du -sb "$W/bulkcli" | cut -f1)"
 log "  $line (runs:$runs)"; rm -rf "$W/bulkcli"
+fi  # CLUSTER_ONLY
 
 settle
 log "load: Annals through the streaming Ingest RPC"
@@ -218,6 +227,9 @@ record "ingest scale=1 $line rss_kb=$(peak_rss_kb) disk_bytes=$(du -sb "$W/annal
 log "  $line"
 
 # --- 2. queries on Annals and the empty-RPC ceiling ----------------------------------------
+if [ "$CLUSTER_ONLY" = 1 ]; then
+  stop_annalsd
+else  # sections 2 to 4
 settle
 log "queries: Annals (neighbors, list) and the empty RPC (grpc.health.v1.Health/Check), c = $CONCURRENCY, ${SECS}s each"
 reset_peak
@@ -323,11 +335,16 @@ if [ "$SCALE" != 0 ]; then
   pg_query "warmup scale=10" neighbors 2 bench10 "$WARM"
   for c in $CONCURRENCY; do pg_query "pg scale=10" neighbors "$c" bench10; done
 fi
+fi  # CLUSTER_ONLY
 
-# --- 5. report ------------------------------------------------------------------------------
+# --- 5. the cluster: Ingest through etcd, failover, read-your-writes (issue #17) ---------------
+. "$ROOT/scripts/bench_cluster.sh"
+
+# --- 6. report ------------------------------------------------------------------------------
 record "meta_end load=$(cut -d' ' -f1 /proc/loadavg) load15=$(cut -d' ' -f3 /proc/loadavg)"
 OUT=$ROOT/bench/results/$(date +%F)-bench
 [ "$QUICK" = 0 ] || OUT=$OUT-quick
+[ "$CLUSTER_ONLY" = 0 ] || OUT=$OUT-cluster
 cp "$RES" "$OUT.txt"
 python3 "$ROOT/bench/report.py" "$RES" "$OUT.md" "$OUT.png" "$W/perf-ingest.txt"
-log "wrote $OUT.md, $OUT.png and $OUT.txt (raw figures)"
+log "wrote $OUT.md$([ -f "$OUT.png" ] && echo ", $OUT.png") and $OUT.txt (raw figures)"
