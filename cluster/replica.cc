@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cluster/replication_service.h"
 #include "storage/index_entries.h"
@@ -163,6 +164,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
   }
   r->follower_ = std::thread([p = r.get()] { p->FollowLoop(); });
   r->leaser_ = std::thread([p = r.get()] { p->LeaseLoop(); });
+  r->member_ = std::thread([p = r.get()] { p->MemberLoop(); });
   return r;
 }
 
@@ -172,6 +174,9 @@ Replica::~Replica() {
   stop_cv_.notify_all();
   if (follower_.joinable()) follower_.join();
   if (leaser_.joinable()) leaser_.join();
+  if (member_.joinable()) member_.join();
+  // A member that leaves on purpose stops holding trimming back at once.
+  if (member_lease_ != 0) etcd_.LeaseRevoke(member_lease_).IgnoreError();
   int64_t lease = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -348,6 +353,127 @@ void Replica::LeaseLoop() {
     }
     std::unique_lock<std::mutex> lock(mu_);
     stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(renew_every), [this] { return stop_.load(); });
+  }
+}
+
+absl::StatusOr<std::vector<MemberState>> Replica::Members() {
+  etcdserverpb::RangeRequest request;
+  request.set_key(Key("members/"));
+  request.set_range_end(PrefixEnd(Key("members/")));
+  auto response = etcd_.Range(request);
+  if (!response.ok()) return response.status();
+  std::vector<MemberState> members;
+  for (const auto& kv : response->kvs()) {
+    MemberState m;
+    m.node_id = kv.key().substr(Key("members/").size());
+    std::vector<std::string> parts = absl::StrSplit(kv.value(), absl::MaxSplits(' ', 2));
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &m.durable) || !absl::SimpleAtoi(parts[1], &m.applied))
+      return absl::DataLossError(absl::StrCat("the member key of ", m.node_id, " holds '", kv.value(), "'"));
+    m.address = parts[2];
+    members.push_back(std::move(m));
+  }
+  return members;
+}
+
+absl::StatusOr<int64_t> Replica::TrimPoint(int64_t head) {
+  ASSIGN_OR_RETURN(std::vector<MemberState> members, Members());
+  // Never past this replica's own durable position, registered or not.
+  int64_t keep_from = State().durable;
+  for (const auto& m : members) keep_from = std::min(keep_from, m.durable);
+  keep_from = std::min(keep_from, head - options_.retain_entries + 1);
+  if (keep_from <= 1) return 1;
+  // Every entry younger than retain_age stays: recorded times increase with position, so
+  // the first young entry at or before keep_from is found by bisection of this store's log.
+  const int64_t young_after = absl::ToUnixMicros(absl::Now() - options_.retain_age);
+  int64_t lo = std::max<int64_t>(store_->FirstLogPosition(), 1), hi = keep_from;  // answer in [lo, hi]
+  auto recorded_at = [&](int64_t p) -> absl::StatusOr<int64_t> {
+    int64_t at = -1;
+    RETURN_IF_ERROR(store_->ReadLog(p, p, [&](const storage::LogEntry& e) {
+      at = e.recorded_at_micros();
+      return false;
+    }));
+    return at;
+  };
+  if (hi < lo) return keep_from;  // older than anything this store still holds
+  ASSIGN_OR_RETURN(int64_t at_hi, recorded_at(hi));
+  if (at_hi > young_after) {
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      ASSIGN_OR_RETURN(int64_t at, recorded_at(mid));
+      if (at > young_after) hi = mid; else lo = mid + 1;
+    }
+    keep_from = hi;
+  }
+  return keep_from;
+}
+
+absl::StatusOr<int64_t> Replica::TrimNow() {
+  if (!State().leader) return absl::UnavailableError("only the leader trims the log");
+  ASSIGN_OR_RETURN(int64_t head, ReadHead());
+  ASSIGN_OR_RETURN(int64_t keep_from, TrimPoint(head));
+  // The first entry etcd holds: one key, in key order.
+  etcdserverpb::RangeRequest first;
+  first.set_key(LogKey(0));
+  first.set_range_end(PrefixEnd(Key("log/")));
+  first.set_limit(1);
+  first.set_keys_only(true);
+  auto got = etcd_.Range(first);
+  if (!got.ok()) return got.status();
+  int64_t log_first = keep_from;
+  if (!got->kvs().empty()) {
+    const std::string& key = got->kvs(0).key();
+    if (!absl::SimpleAtoi(key.substr(Key("log/").size()), &log_first))
+      return absl::DataLossError(absl::StrCat("a log key reads '", key, "'"));
+  }
+  if (log_first < keep_from) {
+    etcdserverpb::DeleteRangeRequest drop;
+    drop.set_key(LogKey(log_first));
+    drop.set_range_end(LogKey(keep_from));
+    auto dropped = etcd_.DeleteRange(drop);
+    if (!dropped.ok()) return dropped.status();
+    // The history of the deleted keys (and of every head update before) goes too; watches
+    // from before it get a compacted error, which only wakes them (FollowLoop).
+    if (auto compacted = etcd_.Compact(dropped->header().revision()); !compacted.ok()) return compacted.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    ++state_.trims;
+    state_.trimmed_entries += dropped->deleted();
+    log_first = keep_from;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.log_first = log_first;
+  return log_first;
+}
+
+void Replica::MemberLoop() {
+  absl::Time next_trim = absl::Now() + options_.trim_every;
+  while (!stop_.load()) {
+    if (member_lease_ != 0 && etcd_.LeaseKeepAlive(member_lease_).status().code() == absl::StatusCode::kNotFound)
+      member_lease_ = 0;  // expired while this replica was away or paused: registers again
+    if (member_lease_ == 0) {
+      if (auto lease = etcd_.LeaseGrant(options_.member_ttl); lease.ok()) member_lease_ = lease->id;
+    }
+    if (auto durable = store_->SyncLog(); durable.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      state_.durable = *durable;
+    }
+    if (member_lease_ != 0) {
+      const ReplicaState now = State();
+      etcdserverpb::PutRequest put;
+      put.set_key(Key("members/" + options_.node_id));
+      put.set_value(absl::StrCat(now.durable, " ", now.applied, " ", options_.advertise));
+      put.set_lease(member_lease_);
+      etcd_.Put(put).IgnoreError();  // tried again next turn
+    }
+    if (absl::Now() >= next_trim) {
+      next_trim = absl::Now() + options_.trim_every;
+      if (State().leader) {
+        if (auto trimmed = TrimNow(); !trimmed.ok())
+          std::fprintf(stderr, "annalsd: cluster: trimming the log failed: %s\n",
+                       std::string(trimmed.status().message()).c_str());
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.publish_every), [this] { return stop_.load(); });
   }
 }
 

@@ -10,6 +10,16 @@
 //   anchor          "<position> <digest>": the first member's last entry, which etcd does
 //                   not hold (it may be a bulk load over etcd's request limit); a database
 //                   joining at that position must have the same entry.
+//   members/<node>  "<durable> <applied> <advertise address>", bound to the member's own
+//                   lease and renewed every `publish_every`: the position it has made
+//                   durable (Store::SyncLog), the one it has applied, where to reach it.
+//
+// Trimming: the leader deletes log/<p> for every p below the smallest durable position of
+// the registered members and below the retention floor (at least `retain_entries`
+// entries, and every entry younger than `retain_age`), then compacts etcd's history at
+// the deletion's revision. A member gone longer than its lease no longer holds trimming
+// back; when it returns, its next entry may be gone, and it must start from a copy of a
+// member's database.
 //
 // Appending entry N+1 is one Txn: compare head == N; on success put log/N+1 and head = N+1.
 // That compare is what makes two processes that both believe they lead unable to append two
@@ -62,6 +72,18 @@ struct ReplicaOptions {
   // fit in one. A commit whose entry is larger is refused with INVALID_ARGUMENT naming both
   // sizes, and nothing is written: one RPC stays one revision (docs/cluster.md).
   int64_t max_entry_bytes = 1400 * 1024;
+  // Membership and trimming (see above).
+  absl::Duration member_ttl = absl::Seconds(10);
+  absl::Duration publish_every = absl::Seconds(1);
+  absl::Duration trim_every = absl::Seconds(10);
+  int64_t retain_entries = 1000;
+  absl::Duration retain_age = absl::Minutes(5);
+};
+
+// One registered member, as its members/ key says.
+struct MemberState {
+  std::string node_id, address;
+  int64_t durable = 0, applied = 0;
 };
 
 struct ReplicaState {
@@ -70,6 +92,10 @@ struct ReplicaState {
   int64_t applied = 0;                    // the store's position
   int64_t head = -1;                      // etcd's head as last read (-1: never read)
   std::string failure;                    // non-empty: applying stopped, and why
+  int64_t durable = 0;                    // the position last made durable and published
+  int64_t log_first = 0;                  // the first entry etcd holds, as last trimmed or read (0: unknown)
+  int64_t trims = 0;                      // trims this replica made as leader
+  int64_t trimmed_entries = 0;            // entries those trims deleted
 };
 
 class Replica : public Committer, public ReadBarrier {
@@ -107,6 +133,11 @@ class Replica : public Committer, public ReadBarrier {
   absl::Status AwaitLogHead(absl::Time deadline) override;
 
   ReplicaState State() const;
+  // The registered members, read from etcd now.
+  absl::StatusOr<std::vector<MemberState>> Members();
+  // The leader's trim, once, now (the member loop runs it every `trim_every`): the first
+  // position etcd holds afterwards. UNAVAILABLE when not the leader.
+  absl::StatusOr<int64_t> TrimNow();
   const ReplicaOptions& options() const { return options_; }
 
  private:
@@ -118,6 +149,10 @@ class Replica : public Committer, public ReadBarrier {
   absl::Status ApplyUpTo(int64_t head);
   void FollowLoop();
   void LeaseLoop();
+  // Publishes this replica's durable position under its member lease; on the leader, trims.
+  void MemberLoop();
+  // The first position the trim keeps; `head` is the log's head.
+  absl::StatusOr<int64_t> TrimPoint(int64_t head);
   void StepDown(const std::string& why);
   absl::Status Append(const storage::LogEntry& entry);
 
@@ -134,7 +169,8 @@ class Replica : public Committer, public ReadBarrier {
   int64_t head_read_at_ = 0;  // under mu_: the etcd revision of the last head read
   int64_t lease_ = 0;      // under mu_; 0 when not leading
   absl::Time lease_ok_until_;  // under mu_: renewals seen until then
-  std::thread follower_, leaser_;
+  std::thread follower_, leaser_, member_;
+  int64_t member_lease_ = 0;  // member loop only
   std::mutex forward_mu_;  // the channel to the leader, remade when the leader moves
   std::string forward_address_;
   std::shared_ptr<v1::Replication::Stub> forward_stub_;  // shared: a call in flight keeps it

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   // Cluster mode (docs/cluster.md).
   std::string etcd_endpoints, peer_token_file;
   double lease_seconds = 2;
+  double log_retain_seconds = 300;
   app.add_option("--etcd-endpoints", etcd_endpoints,
                  "comma-separated etcd client addresses (host:port): run as a replica of a cluster whose commit "
                  "log lives there; empty: a single node")
@@ -82,6 +83,12 @@ int main(int argc, char** argv) {
       ->envname("ANNALS_ADVERTISE");
   app.add_option("--lease-seconds", lease_seconds, "the leader's etcd lease; a dead leader is replaced after about this")
       ->envname("ANNALS_LEASE_SECONDS")->check(CLI::Range(1.0, 60.0))->capture_default_str();
+  app.add_option("--log-retain-entries", config.cluster.retain_entries,
+                 "the leader keeps at least this many log entries in etcd beyond what every member needs")
+      ->envname("ANNALS_LOG_RETAIN_ENTRIES")->check(CLI::Range(int64_t{1}, int64_t{1000000}))->capture_default_str();
+  app.add_option("--log-retain-seconds", log_retain_seconds,
+                 "and every entry younger than this; a replica away longer may need a copy of a member to rejoin")
+      ->envname("ANNALS_LOG_RETAIN_SECONDS")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--peer-token-file", peer_token_file,
                  "file holding the bearer token (write scope) this replica forwards writes to the leader with")
       ->envname("ANNALS_PEER_TOKEN_FILE");
@@ -152,6 +159,7 @@ int main(int argc, char** argv) {
   for (absl::string_view e : absl::StrSplit(etcd_endpoints, ',', absl::SkipWhitespace()))
     config.cluster.etcd_endpoints.emplace_back(std::string(absl::StripAsciiWhitespace(e)));
   config.cluster.lease_ttl = absl::Seconds(lease_seconds);
+  config.cluster.retain_age = absl::Seconds(log_retain_seconds);
   if (!peer_token_file.empty()) {
     std::ifstream in(peer_token_file);
     if (!in) {

@@ -228,6 +228,8 @@ absl::Status AnnalsServer::StartReplica(std::ostream& log) {
     o.advertise = absl::StrCat(config_.listen.substr(0, colon), ":", port_);
   }
   o.lease_ttl = c.lease_ttl;
+  o.retain_entries = c.retain_entries;
+  o.retain_age = c.retain_age;
   o.peer_token = c.peer_token;
   if (config_.tls.enabled()) {
     auto read = [](const std::string& path) -> absl::StatusOr<std::string> {

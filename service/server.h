@@ -66,6 +66,10 @@ struct ClusterConfig {
   std::string node_id;           // unique in the cluster; empty: the host name
   std::string advertise;         // where the other replicas reach this one; empty: the listen host and port
   absl::Duration lease_ttl = absl::Seconds(2);
+  // The log's retention floor (docs/cluster.md "A bounded log"): the leader keeps at least
+  // this many entries, and every entry younger than this, beyond what every member needs.
+  int64_t retain_entries = 1000;
+  absl::Duration retain_age = absl::Minutes(5);
   // What this replica forwards writes to the leader with: a bearer token of write scope
   // (when the servers require tokens) and, when they serve TLS, a PEM CA bundle to check the
   // leader's certificate with (empty: --tls-client-ca); with mutual TLS the replica's own

@@ -226,6 +226,11 @@ class Store {
   // writer recorded (the stores have diverged). The message names the entry.
   absl::Status Apply(const LogEntry& entry);
 
+  // Makes every entry written or applied so far durable (fsyncs the WAL; a no-op beyond
+  // that when the store syncs every commit) and returns the last position it covers: a
+  // replica publishes it so the cluster knows what it may trim (cluster/replica.h).
+  absl::StatusOr<int64_t> SyncLog();
+
   // Calls `visit` with each entry at positions [from, to] the log holds, in order, until
   // it returns false. OUT_OF_RANGE when `from` is before FirstLogPosition().
   absl::Status ReadLog(int64_t from, int64_t to, const std::function<bool(const LogEntry&)>& visit);

@@ -27,6 +27,14 @@ absl::StatusOr<int64_t> Store::LastEntryRecordedMicros() {
   return header.recorded_at_micros();
 }
 
+absl::StatusOr<int64_t> Store::SyncLog() {
+  // Read before the sync: everything written up to this position is in the WAL already,
+  // and FlushWAL(sync) covers all of it.
+  const int64_t position = LastPosition();
+  if (auto s = FromRocks(db_->FlushWAL(/*sync=*/true)); !s.ok()) return s;
+  return position;
+}
+
 absl::Status Store::ReadLog(int64_t from, int64_t to, const std::function<bool(const LogEntry&)>& visit) {
   if (from < 1) from = 1;
   if (from < FirstLogPosition())

@@ -327,6 +327,73 @@ TEST_F(ClusterTest, AReadWaitsUntilItsReplicaHasAppliedWhatItAsksFor) {
   EXPECT_NE(beyond.message().find("ends at position 3"), std::string::npos) << beyond;
 }
 
+// The bounded log: members publish durable positions; the leader deletes what every member
+// has made durable, keeps the retention floor, and compacts etcd. A member that leaves no
+// longer holds trimming back, and when its next entry is gone it cannot rejoin from its
+// own database.
+TEST_F(ClusterTest, TheLeaderTrimsWhatEveryMemberHasMadeDurableAndCompactsEtcd) {
+  auto a = NewStore("a"), b = NewStore("b");
+  auto options = [&](const std::string& node) {
+    ReplicaOptions o = Options(node);
+    o.publish_every = absl::Milliseconds(100);
+    o.trim_every = absl::Hours(1);  // the test trims with TrimNow
+    o.retain_entries = 5;
+    o.retain_age = absl::ZeroDuration();
+    return o;
+  };
+  auto ra = std::move(*Replica::Start(a.get(), options("a")));
+  ASSERT_EQ(WaitForLeader({ra.get()}), ra.get());
+  auto rb = std::move(*Replica::Start(b.get(), options("b")));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(ra->Commit(EntityWrite(absl::StrCat("e", i), absl::StrCat("q", i))).ok());
+  ASSERT_TRUE(rb->WaitForPosition(20, absl::Now() + absl::Seconds(10)).ok());
+  // Both members registered, both durable at 20.
+  std::vector<MemberState> members;
+  for (int tries = 0; tries < 100; ++tries) {
+    auto m = ra->Members();
+    ASSERT_TRUE(m.ok()) << m.status();
+    members = *m;
+    if (members.size() == 2 && members[0].durable == 20 && members[1].durable == 20) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].durable, 20);
+  EXPECT_EQ(members[1].durable, 20);
+
+  auto first = ra->TrimNow();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 16) << "the floor keeps the last 5 entries (16..20)";
+  EXPECT_EQ(ra->State().trimmed_entries, 15);
+  EtcdClient etcd(Options("x").etcd);
+  etcdserverpb::RangeRequest all;
+  all.set_key("/annals/" + cluster_ + "/log/");
+  all.set_range_end(PrefixEnd("/annals/" + cluster_ + "/log/"));
+  all.set_keys_only(true);
+  auto left = etcd.Range(all);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->kvs_size(), 5);
+  EXPECT_EQ(left->kvs(0).key(), "/annals/" + cluster_ + "/log/00000000000000000016");
+  // Compacted: the history before the deletion cannot be read any more.
+  etcdserverpb::RangeRequest old = all;
+  old.set_revision(left->header().revision() - 5);
+  EXPECT_EQ(etcd.Range(old).status().code(), absl::StatusCode::kOutOfRange) << etcd.Range(old).status();
+  // A follower keeps following across the trim.
+  ASSERT_TRUE(ra->Commit(EntityWrite("after-trim", "q-after")).ok());
+  ASSERT_TRUE(rb->WaitForPosition(21, absl::Now() + absl::Seconds(10)).ok());
+
+  // b leaves; the log moves on and is trimmed past b's position; b cannot rejoin by itself.
+  rb.reset();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(ra->Commit(EntityWrite(absl::StrCat("f", i), absl::StrCat("qf", i))).ok());
+  for (int tries = 0; tries < 100 && ra->State().durable < 31; ++tries) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(ra->State().durable, 31);
+  auto later = ra->TrimNow();
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(*later, 27);
+  auto back = Replica::Start(b.get(), options("b"));
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kFailedPrecondition) << back.status();
+  EXPECT_NE(back.status().message().find("no longer holds entry 22"), std::string::npos) << back.status();
+}
+
 TEST_F(ClusterTest, AnEntryAReplicaCannotApplyStopsItAndSaysWhich) {
   auto a = NewStore("a");
   auto ra = Join(a.get(), "a");
