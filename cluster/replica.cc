@@ -538,6 +538,10 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
   ctx.set_deadline(absl::ToChronoTime(deadline));
   if (!options_.peer_token.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.peer_token);
   v1::CommitOutcome outcome;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++state_.forwarded;
+  }
   grpc::Status sent = stub->Commit(&ctx, ToForwarded(batch), &outcome);
   if (!sent.ok())
     return absl::UnavailableError(absl::StrCat("forwarding to the leader at ", leader_address, " failed: ",
@@ -579,7 +583,13 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
     if (errors) errors->push_back({"request", why});
     return absl::InvalidArgumentError(absl::StrCat("request: ", why));
   }
+  const absl::Time sent = absl::Now();
   if (absl::Status appended = Append(*prepared->entry); !appended.ok()) return appended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++state_.appends;
+    state_.append_seconds += absl::ToDoubleSeconds(absl::Now() - sent);
+  }
   if (absl::Status applied = store_->Apply(*prepared->entry); !applied.ok()) {
     {
       std::lock_guard<std::mutex> lock(mu_);

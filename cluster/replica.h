@@ -96,6 +96,9 @@ struct ReplicaState {
   int64_t log_first = 0;                  // the first entry etcd holds, as last trimmed or read (0: unknown)
   int64_t trims = 0;                      // trims this replica made as leader
   int64_t trimmed_entries = 0;            // entries those trims deleted
+  int64_t appends = 0;                    // entries this replica appended as leader
+  double append_seconds = 0;              // their etcd Txns' time, summed
+  int64_t forwarded = 0;                  // writes this replica forwarded to the leader
 };
 
 class Replica : public Committer, public ReadBarrier {

@@ -1,5 +1,7 @@
 #include "service/admin_service.h"
 
+#include "service/checkpoint_stream.h"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <filesystem>
@@ -46,6 +48,21 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(grpc::CallbackServerContext* 
     *response->mutable_taken_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
     return absl::OkStatus();
   });
+}
+
+grpc::ServerWriteReactor<v1::CheckpointChunk>* AdminServiceImpl::StreamCheckpoint(
+    grpc::CallbackServerContext*, const v1::StreamCheckpointRequest*) {
+  auto store = slot_->Get();
+  if (!store.ok()) {
+    // A reactor that only refuses: the database is not open yet.
+    class Refused : public grpc::ServerWriteReactor<v1::CheckpointChunk> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpc(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(store.status());
+  }
+  return new CheckpointStream(*store, db_path_);
 }
 
 }  // namespace annals::service

@@ -1,5 +1,6 @@
 // AdminService: proto/annals/v1/admin.proto. Backup cuts a RocksDB checkpoint of the
-// store (storage/store_backup.cc) into a new directory on the server host.
+// store (storage/store_backup.cc) into a new directory on the server host;
+// StreamCheckpoint sends one to the caller (service/checkpoint_stream.h).
 #pragma once
 
 #include <functional>
@@ -14,15 +15,20 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   // `backup_root`: when not empty, backups must be written inside this directory.
   // `on_backup(revision, ok)` is told of every backup that reached the database.
-  AdminServiceImpl(const StoreSlot* slot, std::string backup_root,
+  // `db_path`: the database's directory (StreamCheckpoint cuts its checkpoints beside it).
+  AdminServiceImpl(const StoreSlot* slot, std::string db_path, std::string backup_root,
                    std::function<void(int64_t, bool)> on_backup = nullptr)
-      : slot_(slot), backup_root_(std::move(backup_root)), on_backup_(std::move(on_backup)) {}
+      : slot_(slot), db_path_(std::move(db_path)), backup_root_(std::move(backup_root)),
+        on_backup_(std::move(on_backup)) {}
 
   grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx, const v1::BackupRequest* request,
                                    v1::BackupResponse* response) override;
+  grpc::ServerWriteReactor<v1::CheckpointChunk>* StreamCheckpoint(grpc::CallbackServerContext* ctx,
+                                                                  const v1::StreamCheckpointRequest* request) override;
 
  private:
   const StoreSlot* slot_;
+  std::string db_path_;
   std::string backup_root_;
   std::function<void(int64_t, bool)> on_backup_;
 };

@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
       ->envname("ANNALS_ADVERTISE");
   app.add_option("--lease-seconds", lease_seconds, "the leader's etcd lease; a dead leader is replaced after about this")
       ->envname("ANNALS_LEASE_SECONDS")->check(CLI::Range(1.0, 60.0))->capture_default_str();
+  app.add_option("--max-serving-lag", config.cluster.max_serving_lag,
+                 "health is SERVING only while this replica is at most this many log entries behind the head")
+      ->envname("ANNALS_MAX_SERVING_LAG")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--log-retain-entries", config.cluster.retain_entries,
                  "the leader keeps at least this many log entries in etcd beyond what every member needs")
       ->envname("ANNALS_LOG_RETAIN_ENTRIES")->check(CLI::Range(int64_t{1}, int64_t{1000000}))->capture_default_str();

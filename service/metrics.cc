@@ -1,5 +1,7 @@
 #include "service/metrics.h"
 
+#include "cluster/replica.h"
+
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -112,6 +114,10 @@ class LiveCollector final : public prometheus::Collectable {
     hub_ = hub;
   }
   void SetServing(bool serving) { serving_.store(serving); }
+  void SetReplica(const cluster::Replica* replica) {
+    std::lock_guard<std::mutex> lock(mu_);
+    replica_ = replica;
+  }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -120,6 +126,7 @@ class LiveCollector final : public prometheus::Collectable {
                         serving_.load() ? 1 : 0));
     if (hub_ != nullptr)
       out.push_back(Gauge("annals_watch_streams_open", "Watch streams currently open", hub_->open_streams()));
+    if (replica_ != nullptr) CollectCluster(replica_->State(), &out);
     if (store_ == nullptr) return out;
 
     CountNewRows();
@@ -199,7 +206,30 @@ class LiveCollector final : public prometheus::Collectable {
     counted_through_ = s.ok() ? latest : last;
   }
 
+  // The annals_cluster_* gauges and counters, from one snapshot of the replica's state.
+  static void CollectCluster(const cluster::ReplicaState& s, std::vector<prometheus::MetricFamily>* out) {
+    out->push_back(Gauge("annals_cluster_leader", "1 while this replica leads the cluster, else 0", s.leader ? 1 : 0));
+    out->push_back(Gauge("annals_cluster_applied_position", "the last log entry this replica applied", s.applied));
+    out->push_back(Gauge("annals_cluster_durable_position",
+                         "the last log entry this replica made durable and published", s.durable));
+    out->push_back(Gauge("annals_cluster_head_position", "the log's head as this replica last read it", s.head));
+    out->push_back(Gauge("annals_cluster_lag_entries", "entries between the head last read and this replica",
+                         s.head < 0 ? 0 : std::max<int64_t>(0, s.head - s.applied)));
+    out->push_back(Gauge("annals_cluster_log_first_position",
+                         "the first entry etcd holds, as this replica last trimmed or read it (0: unknown)", s.log_first));
+    out->push_back(Gauge("annals_cluster_log_entries", "entries etcd holds, from the first to the head (0: unknown)",
+                         s.log_first > 0 && s.head >= s.log_first ? s.head - s.log_first + 1 : 0));
+    out->push_back(Gauge("annals_cluster_failed", "1 when this replica stopped applying the log", s.failure.empty() ? 0 : 1));
+    out->push_back(Counter("annals_cluster_trims_total", "trims of the log this replica made as leader", s.trims));
+    out->push_back(Counter("annals_cluster_trimmed_entries_total", "entries those trims deleted", s.trimmed_entries));
+    out->push_back(Counter("annals_cluster_appends_total", "entries this replica appended as leader", s.appends));
+    out->push_back(Counter("annals_cluster_append_seconds_total", "time in etcd Txns of those appends", s.append_seconds));
+    out->push_back(Counter("annals_cluster_forwarded_writes_total", "writes this replica forwarded to the leader",
+                           s.forwarded));
+  }
+
   mutable std::mutex mu_;
+  const cluster::Replica* replica_ = nullptr;
   storage::Store* store_ = nullptr;
   WatchHub* hub_ = nullptr;
   std::atomic<bool> serving_{false};
@@ -240,6 +270,16 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Start(const std::string& liste
                        .Help("revision held by the last successful backup (0: none since start)")
                        .Register(*self->registry_);
   self->last_backup_revision_ = &last_rev.Add({});
+  self->bootstraps_ = &prometheus::BuildCounter()
+                           .Name("annals_cluster_bootstraps_total")
+                           .Help("databases this process installed from a peer's copy (cluster/bootstrap.h)")
+                           .Register(*self->registry_)
+                           .Add({});
+  self->last_bootstrap_seconds_ = &prometheus::BuildGauge()
+                                       .Name("annals_cluster_last_bootstrap_seconds")
+                                       .Help("how long the last copy from a peer took (0: none since start)")
+                                       .Register(*self->registry_)
+                                       .Add({});
   try {
     self->exposer_ = std::make_unique<prometheus::Exposer>(listen, /*num_threads=*/2);
   } catch (const std::exception& e) {
@@ -258,6 +298,11 @@ std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> Metrics::
 }
 
 void Metrics::SetStore(storage::Store* store) { live_->SetStore(store); }
+void Metrics::SetReplica(const cluster::Replica* replica) { live_->SetReplica(replica); }
+void Metrics::RecordBootstrap(double seconds) {
+  bootstraps_->Increment();
+  last_bootstrap_seconds_->Set(seconds);
+}
 void Metrics::SetWatchHub(WatchHub* hub) { live_->SetWatchHub(hub); }
 void Metrics::SetServing(bool serving) { live_->SetServing(serving); }
 

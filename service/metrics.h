@@ -28,7 +28,12 @@ template <typename T> class Family;
 class Counter;
 class Histogram;
 class Gauge;
+class Counter;
 }  // namespace prometheus
+
+namespace annals::cluster {
+class Replica;
+}  // namespace annals::cluster
 
 namespace annals::service {
 
@@ -54,6 +59,10 @@ class Metrics {
   void SetWatchHub(WatchHub* hub);
   void SetServing(bool serving);
   void RecordBackup(int64_t revision, bool ok);
+  // In a cluster: the replica whose state the annals_cluster_* figures show (nullptr: none).
+  void SetReplica(const cluster::Replica* replica);
+  // A database installed from a peer's copy, and how long the copy took.
+  void RecordBootstrap(double seconds);
 
   // One finished call; `full_method` is "/package.Service/Method".
   void RecordCall(const std::string& full_method, grpc::StatusCode code, double seconds);
@@ -68,6 +77,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* backups_ = nullptr;
   prometheus::Gauge* last_backup_time_ = nullptr;
   prometheus::Gauge* last_backup_revision_ = nullptr;
+  prometheus::Counter* bootstraps_ = nullptr;
+  prometheus::Gauge* last_bootstrap_seconds_ = nullptr;
   int port_ = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/admin_service.h"
 #include "service/ingest_service.h"
@@ -111,7 +112,8 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   self->diff_ = std::make_unique<DiffServiceImpl>(&self->slot_, self->hub_.get(), config.diff);
   std::function<void(int64_t, bool)> on_backup;
   if (metrics != nullptr) on_backup = [metrics](int64_t rev, bool ok) { metrics->RecordBackup(rev, ok); };
-  self->admin_ = std::make_unique<AdminServiceImpl>(&self->slot_, config.backup_root, std::move(on_backup));
+  self->admin_ = std::make_unique<AdminServiceImpl>(&self->slot_, config.db_path, config.backup_root,
+                                                    std::move(on_backup));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -146,6 +148,13 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   if (metrics != nullptr) metrics->SetWatchHub(self->hub_.get());
   if (config.before_open) config.before_open(self->port_);
 
+  // A replica with an empty volume joining a running cluster starts from a member's copy.
+  if (config.cluster.enabled()) {
+    if (auto s = self->BootstrapIfEmpty(log); !s.ok()) {
+      self->server_->Shutdown();
+      return s;
+    }
+  }
   auto store = storage::Store::Open(config.db_path, config.store);
   if (!store.ok()) {
     self->server_->Shutdown();
@@ -157,7 +166,16 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
   cluster::Committer* committer = nullptr;
   cluster::ReadBarrier* barrier = nullptr;
   if (config.cluster.enabled()) {
-    if (auto s = self->StartReplica(log); !s.ok()) {
+    absl::Status started = self->StartReplica(log);
+    if (started.code() == absl::StatusCode::kFailedPrecondition &&
+        absl::StrContains(started.message(), "no longer holds entry")) {
+      // The log was trimmed past this database (it was away too long): replace it with a
+      // member's copy. The old one is kept beside it, once, for an operator to look at.
+      log << "annalsd: " << started.message() << "; replacing the database with a peer's copy\n";
+      self->store_.reset();
+      started = self->ReplaceWithPeerCopy(log);
+    }
+    if (auto s = started; !s.ok()) {
       if (metrics != nullptr) metrics->SetStore(nullptr);
       self->server_->Shutdown();
       return s;
@@ -199,6 +217,7 @@ void AnnalsServer::Shutdown() {
   replica_watch_stop_.store(true);
   if (replica_watch_.joinable()) replica_watch_.join();
   if (replication_) replication_->SetReplica(nullptr);
+  if (metrics_) metrics_->SetReplica(nullptr);
   replica_.reset();  // stops following and gives the leadership up, before the store closes
   if (metrics_) {
     metrics_->SetStore(nullptr);
@@ -211,7 +230,7 @@ void AnnalsServer::Shutdown() {
 
 AnnalsServer::~AnnalsServer() { Shutdown(); }
 
-absl::Status AnnalsServer::StartReplica(std::ostream& log) {
+absl::StatusOr<cluster::ReplicaOptions> AnnalsServer::ReplicaOptionsFromConfig() const {
   const ClusterConfig& c = config_.cluster;
   cluster::ReplicaOptions o;
   o.etcd.endpoints = c.etcd_endpoints;
@@ -248,6 +267,58 @@ absl::Status AnnalsServer::StartReplica(std::ostream& log) {
     }
     o.peer_credentials = grpc::SslCredentials(ssl);
   }
+  return o;
+}
+
+absl::StatusOr<cluster::BootstrapResult> AnnalsServer::Bootstrap(const cluster::ReplicaOptions& o, std::ostream& log) {
+  cluster::BootstrapOptions b;
+  b.etcd = o.etcd;
+  b.cluster = o.cluster;
+  b.node_id = o.node_id;
+  b.peer_credentials = o.peer_credentials;
+  b.peer_token = o.peer_token;
+  log << "annalsd: cluster " << o.cluster << ": copying the database from a peer into " << config_.db_path << "\n";
+  auto got = cluster::BootstrapFromPeer(b, config_.db_path);
+  if (!got.ok()) return absl::Status(got.status().code(), absl::StrCat("cluster: joining from a peer: ", got.status().message()));
+  log << "annalsd: cluster " << o.cluster << ": copied " << got->bytes << " bytes from " << got->peer << " (position "
+      << got->position << ", revision " << got->revision << ", format " << got->format_version << ") in "
+      << absl::FormatDuration(got->took) << "\n";
+  if (metrics_) metrics_->RecordBootstrap(absl::ToDoubleSeconds(got->took));
+  return got;
+}
+
+absl::Status AnnalsServer::BootstrapIfEmpty(std::ostream& log) {
+  namespace fs = std::filesystem;
+  if (!cluster::HoldsNoDatabase(config_.db_path)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(cluster::ReplicaOptions o, ReplicaOptionsFromConfig());
+  cluster::BootstrapOptions probe;
+  probe.etcd = o.etcd;
+  probe.cluster = o.cluster;
+  probe.node_id = o.node_id;
+  auto peer = cluster::PeerToCopyFrom(probe);
+  if (!peer.ok()) return absl::Status(peer.status().code(), absl::StrCat("cluster: ", peer.status().message()));
+  if (!*peer) return absl::OkStatus();  // a new cluster: start empty and follow the log
+  return Bootstrap(o, log).status();
+}
+
+absl::Status AnnalsServer::ReplaceWithPeerCopy(std::ostream& log) {
+  namespace fs = std::filesystem;
+  const std::string old = config_.db_path + ".replaced";
+  std::error_code ec;
+  fs::remove_all(old, ec);
+  fs::rename(config_.db_path, old, ec);
+  if (ec) return absl::InternalError(absl::StrCat("moving ", config_.db_path, " aside: ", ec.message()));
+  ASSIGN_OR_RETURN(cluster::ReplicaOptions o, ReplicaOptionsFromConfig());
+  RETURN_IF_ERROR(Bootstrap(o, log).status());
+  ASSIGN_OR_RETURN(store_, storage::Store::Open(config_.db_path, config_.store));
+  store_->SetCommitListener([hub = hub_.get()](int64_t rev) { hub->OnCommit(rev); });
+  if (metrics_) metrics_->SetStore(store_.get());
+  return StartReplica(log);
+}
+
+absl::Status AnnalsServer::StartReplica(std::ostream& log) {
+  const ClusterConfig& c = config_.cluster;
+  ASSIGN_OR_RETURN(cluster::ReplicaOptions o, ReplicaOptionsFromConfig());
   auto replica = cluster::Replica::Start(store_.get(), o);
   if (!replica.ok())
     return absl::Status(replica.status().code(), absl::StrCat("cluster: ", replica.status().message()));
@@ -260,14 +331,24 @@ absl::Status AnnalsServer::StartReplica(std::ostream& log) {
     const absl::Time until = absl::Now() + absl::Seconds(30);
     while (replica_->State().leader_address.empty() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
   }
+  if (metrics_) metrics_->SetReplica(replica_.get());
+  // Health follows the replica: NOT_SERVING while it lags the head by more than
+  // --max-serving-lag entries (a load balancer sends reads elsewhere), and for good once it
+  // stopped applying the log.
   replica_watch_ = std::thread([this] {
     bool reported = false;
     while (!replica_watch_stop_.load()) {
       const cluster::ReplicaState s = replica_->State();
       if (!s.failure.empty() && !reported) {
         std::cerr << "annalsd: cluster: stopped applying the log: " << s.failure << "\n";
-        SetServing(false);
         reported = true;
+      }
+      const bool fresh = s.failure.empty() && (s.head < 0 || s.head - s.applied <= config_.cluster.max_serving_lag);
+      // Said every turn (it is idempotent), so it also overrides Start's SERVING when the
+      // replica is still catching up.
+      if (!stopped_.load() && slot_.Get().ok()) {
+        SetServing(fresh);
+        if (metrics_) metrics_->SetServing(fresh);
       }
       absl::SleepFor(absl::Milliseconds(200));
     }

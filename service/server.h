@@ -18,6 +18,7 @@
 #include <atomic>
 #include <thread>
 
+#include "cluster/bootstrap.h"
 #include "cluster/replica.h"
 #include "cluster/replication_service.h"
 
@@ -70,6 +71,9 @@ struct ClusterConfig {
   // this many entries, and every entry younger than this, beyond what every member needs.
   int64_t retain_entries = 1000;
   absl::Duration retain_age = absl::Minutes(5);
+  // Health answers SERVING only while this replica is at most this many entries behind
+  // the log's head (and has not stopped applying it).
+  int64_t max_serving_lag = 1000;
   // What this replica forwards writes to the leader with: a bearer token of write scope
   // (when the servers require tokens) and, when they serve TLS, a PEM CA bundle to check the
   // leader's certificate with (empty: --tls-client-ca); with mutual TLS the replica's own
@@ -156,8 +160,17 @@ class AnnalsServer {
   std::thread replica_watch_;
   std::atomic<bool> replica_watch_stop_{false};
   absl::Status StartReplica(std::ostream& log);
+  absl::StatusOr<cluster::ReplicaOptions> ReplicaOptionsFromConfig() const;
+  // Joining from a peer (cluster/bootstrap.h): installs a member's copy at db_path.
+  absl::StatusOr<cluster::BootstrapResult> Bootstrap(const cluster::ReplicaOptions& options, std::ostream& log);
+  // Before the store opens: an empty (or missing) database directory joins from a peer,
+  // unless the cluster is new.
+  absl::Status BootstrapIfEmpty(std::ostream& log);
+  // The store was closed because the log no longer holds its next entry: move it aside,
+  // install a peer's copy, open it and start the replica on it.
+  absl::Status ReplaceWithPeerCopy(std::ostream& log);
   int port_ = 0;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace annals::service

@@ -319,6 +319,7 @@ class Store {
 
   struct BackupResult {
     int64_t revision = 0;    // every commit up to this one, nothing after
+    int64_t position = 0;    // the last log entry it holds
     int64_t size_bytes = 0;  // bytes in the new directory (hard links counted in full)
   };
   // Writes a consistent checkpoint of the whole database into `dir`, which must not exist

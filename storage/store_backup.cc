@@ -37,6 +37,7 @@ absl::StatusOr<Store::BackupResult> Store::Backup(const std::string& dir) {
     // beyond what was written while it was cut (nothing: commits are held).
     std::lock_guard<std::mutex> lock(commit_mu_);
     result.revision = LatestRevision();
+    result.position = LastPosition();
     if (auto s = FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0)); !s.ok()) {
       if (fs::symlink_status(target, ec).type() != fs::file_type::not_found && !ec)
         return absl::AlreadyExistsError(absl::StrCat("target_dir: ", dir, " already exists"));

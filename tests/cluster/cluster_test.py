@@ -10,11 +10,15 @@ id, so the server assigns one: a write applied twice would show as two relations
   pause-follower  SIGSTOP an annalsd follower for 3 s, then SIGCONT
   etcd-all        SIGKILL every etcd member, start them again
   rolling         restart every annalsd, one by one (SIGTERM, start), under load
+  wipe-follower   SIGKILL a follower, delete its database, start it: it joins from a peer
+  rejoin-trimmed  stop a follower until the log is trimmed past it, start it: it moves its
+                  database aside and joins from a peer
 
 After each: every acknowledged write is on every replica, once, at the revision it was
 acknowledged with; a write that was never acknowledged is there once or not at all; all
 replicas reach the same head and export the same graph at it; the change feed from 0 is
-the same on every replica. At the end, with everything stopped: `annals verify` passes on
+the same on every replica. When the trim scenario ran, etcd holds fewer entries than the
+log's head and its history is compacted. At the end, with everything stopped: `annals verify` passes on
 every database and the state digests (`annals log export`) are equal.
 
 Usage:
@@ -111,7 +115,7 @@ class Replica:
         self.proc = subprocess.Popen(
             [self.t.annalsd, "--listen", listen, "--metrics-listen", "", "--db", str(self.db),
              "--etcd-endpoints", self.t.etcd.endpoints(), "--cluster-name", "test", "--node-id", self.name,
-             "--lease-seconds", "2"],
+             "--lease-seconds", "2", "--log-retain-entries", "20", "--log-retain-seconds", "0"],
             stdout=open(out, "wb"), stderr=err, stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -123,6 +127,10 @@ class Replica:
                 raise RuntimeError(f"{self.name} exited: {(self.t.work / f'{self.name}.err').read_text()[-2000:]}")
             time.sleep(0.05)
         raise RuntimeError(f"{self.name} did not start")
+
+    def err_text(self):
+        path = self.t.work / f"{self.name}.err"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     @property
     def addr(self):
@@ -346,7 +354,31 @@ class Test:
             time.sleep(0.5)
         self.log.append("rolling restart of every annalsd")
 
-    FAULTS = ["annals_leader", "etcd_leader", "pause_follower", "etcd_all", "rolling"]
+    def fault_wipe_follower(self):
+        leader = self.leader()
+        victim = next(x for x in self.replicas if x is not leader)
+        victim.stop(signal.SIGKILL)
+        shutil.rmtree(victim.db)
+        self.log.append(f"SIGKILL follower {victim.name}, wipe its volume, start it")
+        copies = victim.err_text().count("copied ")
+        victim.start()
+        assert victim.err_text().count("copied ") == copies + 1, f"{victim.name} did not join from a peer"
+
+    def fault_rejoin_trimmed(self):
+        leader = self.leader()
+        victim = next(x for x in self.replicas if x is not leader)
+        victim.stop(signal.SIGTERM)
+        self.log.append(f"stop follower {victim.name} until the log is trimmed past it, start it")
+        # The leader trims every 10 s, keeping 20 entries (the flags above); the writers add
+        # far more than 20 meanwhile, and the stopped member no longer holds trimming back.
+        time.sleep(13)
+        replaced = victim.err_text().count("replacing the database with a peer's copy")
+        victim.start()
+        assert victim.err_text().count("replacing the database with a peer's copy") == replaced + 1, \
+            f"{victim.name} was not left behind by the trim, or did not rejoin from a peer"
+
+    FAULTS = ["annals_leader", "etcd_leader", "pause_follower", "etcd_all", "rolling", "wipe_follower",
+              "rejoin_trimmed"]
 
     def run(self, faults, seconds, report):
         for i in range(3):
@@ -370,6 +402,17 @@ class Test:
                   f"at most {wait:.2f} s); revision {rev}; {len(self.acked)} acknowledged, {len(self.unacked)} "
                   f"unanswered; {self.ryw_reads} read back on another replica with --min-revision", flush=True)
         assert self.ryw_reads > 0, "no acknowledged write was read back on another replica"
+        # The log stays bounded: the leader trims (every 10 s, keeping 20 entries and what
+        # every member needs) and compacts etcd's history.
+        if "rejoin_trimmed" in faults:
+            head = int(self.etcd.ctl("get", "/annals/test/head", "--print-value-only").stdout.strip())
+            keys = self.etcd.ctl("get", "/annals/test/log/", "--prefix", "--keys-only")
+            assert keys.returncode == 0, keys.stderr
+            held = len([k for k in keys.stdout.splitlines() if k.strip()])
+            assert held < head, f"etcd holds {held} entries of {head}: the log was never trimmed"
+            old = self.etcd.ctl("get", "/annals/test/head", "--rev", "2")
+            assert old.returncode != 0 and "compacted" in old.stderr, f"etcd's history was not compacted: {old.stderr}"
+            print(f"cluster_test: etcd holds {held} of the log's {head} entries; its history is compacted", flush=True)
         # The end: everything stopped, each database checked offline.
         for x in self.replicas:
             x.stop()
