@@ -375,6 +375,43 @@ absl::StatusOr<std::vector<MemberState>> Replica::Members() {
   return members;
 }
 
+absl::StatusOr<ClusterView> Replica::Describe() {
+  ClusterView view;
+  ASSIGN_OR_RETURN(view.head, ReadHead());
+  ASSIGN_OR_RETURN(view.members, Members());
+  // The first key and the count, without the values.
+  etcdserverpb::RangeRequest log;
+  log.set_key(LogKey(0));
+  log.set_range_end(PrefixEnd(Key("log/")));
+  log.set_keys_only(true);
+  log.set_limit(1);
+  auto entries = etcd_.Range(log);
+  if (!entries.ok()) return entries.status();
+  view.log_entries = entries->count();
+  if (entries->kvs_size() > 0) {
+    absl::SimpleAtoi(entries->kvs(0).key().substr(Key("log/").size()), &view.first);
+  } else {
+    view.first = view.head + 1;  // nothing held: the next entry is the first
+  }
+  for (size_t i = 0; i < options_.etcd.endpoints.size(); ++i) {
+    EtcdEndpointState e;
+    e.endpoint = options_.etcd.endpoints[i];
+    auto status = etcd_.Status(i);
+    if (status.ok()) {
+      e.version = status->version();
+      e.db_size = status->dbsize();
+      e.db_size_in_use = status->dbsizeinuse();
+      e.leader = status->leader() != 0 && status->leader() == status->header().member_id();
+      e.raft_index = status->raftindex();
+    } else {
+      e.error = std::string(status.status().message());
+    }
+    view.etcd.push_back(std::move(e));
+  }
+  view.self = State();
+  return view;
+}
+
 absl::StatusOr<int64_t> Replica::TrimPoint(int64_t head) {
   ASSIGN_OR_RETURN(std::vector<MemberState> members, Members());
   // Never past this replica's own durable position, registered or not.

@@ -40,6 +40,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -101,6 +102,21 @@ struct ReplicaState {
   int64_t forwarded = 0;                  // writes this replica forwarded to the leader
 };
 
+// The cluster as one replica sees it (Replica::Describe; `annals cluster status`).
+struct EtcdEndpointState {
+  std::string endpoint, error, version;
+  int64_t db_size = 0, db_size_in_use = 0;
+  bool leader = false;
+  uint64_t raft_index = 0;
+};
+struct ClusterView {
+  ReplicaState self;
+  std::vector<MemberState> members;
+  int64_t head = 0, first = 0;          // the log's extent in etcd
+  int64_t log_entries = 0;
+  std::vector<EtcdEndpointState> etcd;
+};
+
 class Replica : public Committer, public ReadBarrier {
  public:
   // Joins the cluster: creates the head key at the store's position when the cluster has
@@ -136,6 +152,9 @@ class Replica : public Committer, public ReadBarrier {
   absl::Status AwaitLogHead(absl::Time deadline) override;
 
   ReplicaState State() const;
+  // Reads the cluster's state from etcd now (members, the log's extent, every endpoint's
+  // status); an endpoint that does not answer is reported, not an error.
+  absl::StatusOr<ClusterView> Describe();
   // The registered members, read from etcd now.
   absl::StatusOr<std::vector<MemberState>> Members();
   // The leader's trim, once, now (the member loop runs it every `trim_every`): the first

@@ -50,6 +50,46 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(grpc::CallbackServerContext* 
   });
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(grpc::CallbackServerContext* ctx,
+                                                             const v1::GetClusterStatusRequest*,
+                                                             v1::ClusterStatus* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    cluster::Replica* replica = replica_.load();
+    if (replica == nullptr)
+      return absl::FailedPreconditionError("this annalsd is a single node, not a cluster member (no --etcd-endpoints)");
+    auto view = replica->Describe();
+    if (!view.ok()) return view.status();
+    response->set_cluster(replica->options().cluster);
+    response->set_node_id(replica->options().node_id);
+    response->set_leader_id(view->self.leader_id);
+    response->set_leader_address(view->self.leader_address);
+    response->set_head_position(view->head);
+    response->set_first_position(view->first);
+    response->set_log_entries(view->log_entries);
+    response->set_failure(view->self.failure);
+    for (const auto& m : view->members) {
+      auto* out = response->add_members();
+      out->set_node_id(m.node_id);
+      out->set_address(m.address);
+      out->set_applied_position(m.applied);
+      out->set_durable_position(m.durable);
+      out->set_lag(std::max<int64_t>(0, view->head - m.applied));
+      out->set_leader(m.node_id == view->self.leader_id);
+    }
+    for (const auto& e : view->etcd) {
+      auto* out = response->add_etcd();
+      out->set_endpoint(e.endpoint);
+      out->set_error(e.error);
+      out->set_version(e.version);
+      out->set_db_size_bytes(e.db_size);
+      out->set_db_size_in_use_bytes(e.db_size_in_use);
+      out->set_leader(e.leader);
+      out->set_raft_index(e.raft_index);
+    }
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerWriteReactor<v1::CheckpointChunk>* AdminServiceImpl::StreamCheckpoint(
     grpc::CallbackServerContext*, const v1::StreamCheckpointRequest*) {
   auto store = slot_->Get();

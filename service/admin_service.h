@@ -3,10 +3,12 @@
 // StreamCheckpoint sends one to the caller (service/checkpoint_stream.h).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
 #include "annals/v1/admin.grpc.pb.h"
+#include "cluster/replica.h"
 #include "service/call_support.h"
 
 namespace annals::service {
@@ -25,9 +27,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                    v1::BackupResponse* response) override;
   grpc::ServerWriteReactor<v1::CheckpointChunk>* StreamCheckpoint(grpc::CallbackServerContext* ctx,
                                                                   const v1::StreamCheckpointRequest* request) override;
+  grpc::ServerUnaryReactor* GetClusterStatus(grpc::CallbackServerContext* ctx, const v1::GetClusterStatusRequest* request,
+                                             v1::ClusterStatus* response) override;
+
+  // The replica GetClusterStatus describes (nullptr: a single node, or not started yet).
+  void SetReplica(cluster::Replica* replica) { replica_.store(replica); }
 
  private:
   const StoreSlot* slot_;
+  std::atomic<cluster::Replica*> replica_{nullptr};
   std::string db_path_;
   std::string backup_root_;
   std::function<void(int64_t, bool)> on_backup_;

@@ -218,6 +218,7 @@ void AnnalsServer::Shutdown() {
   if (replica_watch_.joinable()) replica_watch_.join();
   if (replication_) replication_->SetReplica(nullptr);
   if (metrics_) metrics_->SetReplica(nullptr);
+  if (admin_) admin_->SetReplica(nullptr);
   replica_.reset();  // stops following and gives the leadership up, before the store closes
   if (metrics_) {
     metrics_->SetStore(nullptr);
@@ -332,6 +333,7 @@ absl::Status AnnalsServer::StartReplica(std::ostream& log) {
     while (replica_->State().leader_address.empty() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
   }
   if (metrics_) metrics_->SetReplica(replica_.get());
+  admin_->SetReplica(replica_.get());
   // Health follows the replica: NOT_SERVING while it lags the head by more than
   // --max-serving-lag entries (a load balancer sends reads elsewhere), and for good once it
   // stopped applying the log.

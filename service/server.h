@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/admin_service.h"
 #include "service/auth.h"
 #include "service/call_budget.h"
 #include "service/call_support.h"
@@ -148,7 +149,8 @@ class AnnalsServer {
   std::unique_ptr<HealthPort> health_port_;
   StoreSlot slot_;
   std::unique_ptr<WatchHub> hub_;  // before the services: they hold a pointer to it
-  std::unique_ptr<grpc::Service> ingest_, query_, diff_, admin_;
+  std::unique_ptr<grpc::Service> ingest_, query_, diff_;
+  std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<cluster::ReplicationService> replication_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<storage::Store> store_;

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "annals/v1/admin.grpc.pb.h"
 #include "annals/v1/diff.grpc.pb.h"
 #include "annals/v1/ingest.grpc.pb.h"
 #include "annals/v1/query.grpc.pb.h"
@@ -492,6 +493,14 @@ TEST_F(ServiceTest, EveryReadTakesAConsistencyAndHonoursIt) {
   search.mutable_consistency()->set_min_revision(latest);
   grpc::Status next = query_->SearchEntities(Ctx().get(), search, &page);
   EXPECT_TRUE(next.ok()) << next.error_message();
+}
+
+TEST_F(ServiceTest, ClusterStatusOnASingleNodeSaysItIsNotAMember) {
+  auto admin = v1::AdminService::NewStub(channel_);
+  v1::ClusterStatus status;
+  grpc::Status s = admin->GetClusterStatus(Ctx().get(), v1::GetClusterStatusRequest(), &status);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("single node"), std::string::npos) << s.error_message();
 }
 
 TEST_F(ServiceTest, BatchGetAndSearchEntities) {

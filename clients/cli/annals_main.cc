@@ -270,6 +270,11 @@ int main(int argc, char** argv) {
       ->required();
   admin_backup->callback([&] { conn.Connect(); code = AdminBackup(conn, backup_dir); });
 
+  // cluster status (clients/cli/cli_admin_commands.cc)
+  auto* cluster = app.add_subcommand("cluster", "the replicated cluster (docs/cluster.md)")->require_subcommand(1);
+  cluster->add_subcommand("status", "leader, members' positions and lag, the log's extent, etcd's health")
+      ->callback([&] { conn.Connect(); code = ClusterStatus(conn); });
+
   // log export|replay (clients/cli/cli_log_commands.cc): the commit log as a file, and back.
   auto* log = app.add_subcommand("log", "the commit log of a stopped server's database (docs/commit-log.md)")
                   ->require_subcommand(1);

@@ -128,6 +128,8 @@ int Aggregate(Connection& c, const GraphOptions& o);
 int Conflicts(Connection& c, const GraphOptions& o);
 // `annals admin backup DIR` (clients/cli/cli_admin_commands.cc).
 int AdminBackup(Connection& c, const std::string& dir);
+// `annals cluster status`: AdminService.GetClusterStatus as a table, or --json.
+int ClusterStatus(Connection& c);
 
 // `annals log export|replay` (clients/cli/cli_log_commands.cc): the commit log of a stopped
 // server's database to a file, and a file applied to another database; no connection.

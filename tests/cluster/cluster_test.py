@@ -402,6 +402,19 @@ class Test:
                   f"at most {wait:.2f} s); revision {rev}; {len(self.acked)} acknowledged, {len(self.unacked)} "
                   f"unanswered; {self.ryw_reads} read back on another replica with --min-revision", flush=True)
         assert self.ryw_reads > 0, "no acknowledged write was read back on another replica"
+        # `annals cluster status` from every replica: one leader, three members caught up,
+        # every etcd member answering, the log's extent consistent.
+        rev = self.converge()
+        for x in self.replicas:
+            r = self.cli(x.addr, "cluster", "status")
+            assert r.returncode == 0, r.stderr
+            st = json.loads(r.stdout)
+            assert st["nodeId"] == x.name and st["leaderId"] == self.leader().name, st
+            assert sorted(m["nodeId"] for m in st["members"]) == ["n0", "n1", "n2"], st["members"]
+            assert [m["nodeId"] for m in st["members"] if m.get("leader")] == [st["leaderId"]], st["members"]
+            assert len(st["etcd"]) == 3 and not any(e.get("error") for e in st["etcd"]), st["etcd"]
+            assert sum(1 for e in st["etcd"] if e.get("leader")) == 1, st["etcd"]
+            assert int(st["logEntries"]) == int(st["headPosition"]) - int(st["firstPosition"]) + 1, st
         # The log stays bounded: the leader trims (every 10 s, keeping 20 entries and what
         # every member needs) and compacts etcd's history.
         if "rejoin_trimmed" in faults:
