@@ -211,7 +211,7 @@ def main():
     fo = find(rows, "cluster_failover", scale=1)
     r_sync, r_c1, r_c3 = (num(x.get("rate")) if x else None for x in (sync, c1, c3))
     if c1 or c3:
-        L.append("## The cluster: Ingest through etcd, read-your-writes, failover (issue #17)")
+        L.append("## The cluster: Ingest through etcd, read-your-writes, failover, joining from a peer (issues #17, #18)")
         L.append("")
         L.append("Three etcd 3.4 members (fsync before acknowledging, default timings) and annalsd replicas, all on "
                  "this machine's loopback, sharing its cores with the client; the same streaming load as above.")
@@ -230,6 +230,18 @@ def main():
                      f"p99 {fmt_ms(num(ryw.get('p99_ms')))} ms (the write itself: p50 {fmt_ms(num(ryw.get('write_p50_ms')))} ms). "
                      f"A `LINEARIZABLE` read on the follower: p50 {fmt_ms(num(ryw.get('linearizable_p50_ms')))} ms, "
                      f"p99 {fmt_ms(num(ryw.get('linearizable_p99_ms')))} ms.")
+            L.append("")
+        lg = find(rows, "cluster_log", scale=1)
+        if lg:
+            L.append(f"The log after the 3-replica load: head {lg.get('head')}, etcd holds {lg.get('entries')} entries "
+                     f"from {lg.get('first')}; etcd's database {num(lg.get('etcd_db_bytes')) / 2**20:,.0f} MiB "
+                     f"({num(lg.get('etcd_in_use_bytes')) / 2**20:,.0f} MiB in use; the default quota is 2,048 MiB).")
+            L.append("")
+        bs = find(rows, "cluster_bootstrap", scale=1)
+        if bs:
+            L.append(f"Joining from a peer: a follower's volume wiped, it copied {num(bs.get('bytes')) / 2**20:,.0f} MiB "
+                     f"from a member in **{bs.get('copy')}** and served again {bs.get('serving_seconds')} s after it "
+                     f"was started.")
             L.append("")
         if fo:
             L.append(f"Failover: one writer, one `UpsertEntities` at a time with a request id, 1 s deadline, the next "

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Renders deploy/k8s/overlays/{dev,prod}, and prod with deploy/k8s/components/tls, with
+"""Renders deploy/k8s/overlays/{dev,prod,cluster}, and prod with deploy/k8s/components/tls, with
 `kubectl kustomize` and checks them.
 
 1. Schema: every rendered object is validated offline against the Kubernetes OpenAPI
    schemas compiled into the npm package kubernetes-models (tests/deploy/validator,
    pinned by its package-lock.json; `npm ci` on first use). Like kubeconform without
    -strict, that checks types, enums and required fields but not unknown field names, so:
-2. Semantics: the fields Annals relies on, by name: one replica on a PVC, the headless and
+2. Semantics: the fields Annals relies on, by name: one replica on a PVC (three, with
+   anti-affinity, node ids from pod names and an etcd of three members, in the cluster
+   overlay), the headless and
    ClusterIP services, every ConfigMap key a real annalsd flag variable, native gRPC probes
    on the serving port, requests and limits, the security context, a PDB, and a grace
    period covering the drain.
@@ -65,8 +67,62 @@ def port_of(address):
     return int(address.rsplit(":", 1)[1])
 
 
+def is_etcd(o):
+    return o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "etcd"
+
+
+def check_etcd(ctx, objects, endpoints):
+    """The etcd component: three members with stable names behind a headless Service, one
+    disruption at a time, a volume each, and annalsd's endpoints naming exactly them."""
+    sts = [o for o in objects if o["kind"] == "StatefulSet"]
+    svc = [o for o in objects if o["kind"] == "Service"]
+    pdb = [o for o in objects if o["kind"] == "PodDisruptionBudget"]
+    if not (check(len(sts) == 1, f"{ctx} one etcd StatefulSet") and check(len(svc) == 1, f"{ctx} one etcd Service")
+            and check(len(pdb) == 1, f"{ctx} one etcd PodDisruptionBudget")):
+        return
+    sts, svc, pdb = sts[0], svc[0], pdb[0]
+    spec = sts["spec"]
+    check(spec.get("replicas") == 3, f"{ctx} etcd has 3 members")
+    check(svc["spec"].get("clusterIP") == "None" and svc["metadata"]["name"] == spec.get("serviceName"),
+          f"{ctx} etcd's headless Service is its serviceName")
+    check(svc["spec"].get("publishNotReadyAddresses") is True, f"{ctx} etcd peers find each other before ready")
+    check(pdb["spec"].get("maxUnavailable") == 1, f"{ctx} etcd's PDB lets one member go at a time")
+    c = spec["template"]["spec"]["containers"][0]
+    args = " ".join(c.get("command", []) + c.get("args", []))
+    name, service = sts["metadata"]["name"], svc["metadata"]["name"]
+    members = [f"{name}-{i}" for i in range(3)]
+    initial = ",".join(f"{m}=http://{m}.{service}:2380" for m in members)
+    check(f"--initial-cluster={initial}" in args, f"{ctx} etcd's --initial-cluster names its three pods ({initial})")
+    check(len(spec.get("volumeClaimTemplates", [])) == 1, f"{ctx} etcd keeps its data on a claim")
+    check(sorted(endpoints) == sorted(f"{m}.{service}:2379" for m in members),
+          f"{ctx} ANNALS_ETCD_ENDPOINTS names the three etcd members (got {endpoints})")
+
+
+def check_cluster(ctx, sts, pdb, env, c, pod_labels, headless_name, listen_port):
+    """The annalsd side of the cluster overlay (docs/cluster.md)."""
+    spec = sts["spec"]
+    check(spec.get("replicas") == 3, f"{ctx} three annalsd replicas")
+    check(pdb["spec"].get("maxUnavailable") == 1, f"{ctx} the PDB lets one replica go at a time (maxUnavailable 1)")
+    check(spec.get("updateStrategy", {}).get("type") == "RollingUpdate", f"{ctx} rolling updates (highest ordinal first)")
+    envs = {e["name"]: e for e in c.get("env", [])}
+    node = envs.get("ANNALS_NODE_ID", {})
+    check(node.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name",
+          f"{ctx} ANNALS_NODE_ID is the pod's name")
+    check(envs.get("ANNALS_ADVERTISE", {}).get("value") == f"$(ANNALS_NODE_ID).{headless_name}:{listen_port}",
+          f"{ctx} ANNALS_ADVERTISE is the pod's name in the headless Service, on the serving port")
+    anti = spec["template"]["spec"].get("affinity", {}).get("podAntiAffinity", {})
+    terms = anti.get("requiredDuringSchedulingIgnoredDuringExecution", [])
+    check(any(t.get("topologyKey") == "kubernetes.io/hostname"
+              and all(pod_labels.get(k) == v for k, v in t.get("labelSelector", {}).get("matchLabels", {}).items())
+              for t in terms), f"{ctx} required pod anti-affinity on the host name, selecting the replicas")
+    for key in ("ANNALS_ETCD_ENDPOINTS", "ANNALS_CLUSTER_NAME", "ANNALS_MAX_SERVING_LAG"):
+        check(key in env, f"{ctx} ConfigMap sets {key}")
+
+
 def check_overlay(name, objects, env_names, docker_uid):
     by_kind = {}
+    etcd_objects = [o for o in objects if is_etcd(o)]
+    objects = [o for o in objects if not is_etcd(o)]
     for o in objects:
         by_kind.setdefault(o["kind"], []).append(o)
     ctx = f"[{name}]"
@@ -93,7 +149,9 @@ def check_overlay(name, objects, env_names, docker_uid):
     spec = sts["spec"]
     pod = spec["template"]["spec"]
     pod_labels = spec["template"]["metadata"].get("labels", {})
-    check(spec.get("replicas") == 1, f"{ctx} StatefulSet has 1 replica")
+    clustered = "ANNALS_ETCD_ENDPOINTS" in env
+    if not clustered:
+        check(spec.get("replicas") == 1, f"{ctx} StatefulSet has 1 replica (a single node: RocksDB locks its directory)")
     check(all(pod_labels.get(k) == v for k, v in spec["selector"]["matchLabels"].items()),
           f"{ctx} StatefulSet selector matches its pod labels")
     containers = pod["containers"]
@@ -193,6 +251,14 @@ def check_overlay(name, objects, env_names, docker_uid):
     check(sel and all(pod_labels.get(k) == v for k, v in sel.items()), f"{ctx} the PDB selects the pod")
     check(("minAvailable" in pdb["spec"]) != ("maxUnavailable" in pdb["spec"]), f"{ctx} the PDB sets one of minAvailable/maxUnavailable")
 
+    if clustered:
+        check_cluster(ctx, sts, pdb, env, c, pod_labels, spec.get("serviceName"), listen_port)
+        check(len(etcd_objects) > 0, f"{ctx} the etcd component is included")
+        if etcd_objects:
+            check_etcd(ctx, etcd_objects, env["ANNALS_ETCD_ENDPOINTS"].split(","))
+    else:
+        check(not etcd_objects, f"{ctx} no etcd without a cluster")
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -219,7 +285,7 @@ def main():
             # kustomize takes only relative roots.
             f"resources:\n  - {os.path.relpath(repo.resolve() / 'deploy/k8s/overlays/prod', tls_dir)}\n"
             f"components:\n  - {os.path.relpath(repo.resolve() / 'deploy/k8s/components/tls', tls_dir)}\n")
-        for overlay in ("dev", "prod", "prod-tls"):
+        for overlay in ("dev", "prod", "prod-tls", "cluster"):
             path = tls_dir if overlay == "prod-tls" else repo / "deploy" / "k8s" / "overlays" / overlay
             rendered = subprocess.run([kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(path)],
                                       capture_output=True, text=True)
@@ -236,7 +302,7 @@ def main():
     if failures:
         print("check_manifests: FAILED:\n  " + "\n  ".join(failures))
         return 1
-    print("check_manifests: dev, prod and prod with the TLS component render, validate against the Kubernetes "
+    print("check_manifests: dev, prod, prod with the TLS component and cluster render, validate against the Kubernetes "
           "schemas, and pass every check")
     return 0
 
