@@ -476,8 +476,13 @@ absl::StatusOr<int64_t> Replica::TrimNow() {
     state_.trimmed_entries += dropped->deleted();
     log_first = keep_from;
   }
+  // etcd's size, for the metric: from the first member that answers.
+  int64_t db_bytes = 0;
+  for (size_t i = 0; i < options_.etcd.endpoints.size() && db_bytes == 0; ++i)
+    if (auto status = etcd_.Status(i); status.ok()) db_bytes = status->dbsize();
   std::lock_guard<std::mutex> lock(mu_);
   state_.log_first = log_first;
+  if (db_bytes > 0) state_.etcd_db_bytes = db_bytes;
   return log_first;
 }
 

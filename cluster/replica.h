@@ -100,6 +100,7 @@ struct ReplicaState {
   int64_t appends = 0;                    // entries this replica appended as leader
   double append_seconds = 0;              // their etcd Txns' time, summed
   int64_t forwarded = 0;                  // writes this replica forwarded to the leader
+  int64_t etcd_db_bytes = 0;              // etcd's database size, as the leader read it at its last trim (0: unknown)
 };
 
 // The cluster as one replica sees it (Replica::Describe; `annals cluster status`).

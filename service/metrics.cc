@@ -219,6 +219,8 @@ class LiveCollector final : public prometheus::Collectable {
                          "the first entry etcd holds, as this replica last trimmed or read it (0: unknown)", s.log_first));
     out->push_back(Gauge("annals_cluster_log_entries", "entries etcd holds, from the first to the head (0: unknown)",
                          s.log_first > 0 && s.head >= s.log_first ? s.head - s.log_first + 1 : 0));
+    out->push_back(Gauge("annals_cluster_etcd_db_bytes",
+                         "etcd's database size, as the leader read it at its last trim (0: unknown)", s.etcd_db_bytes));
     out->push_back(Gauge("annals_cluster_failed", "1 when this replica stopped applying the log", s.failure.empty() ? 0 : 1));
     out->push_back(Counter("annals_cluster_trims_total", "trims of the log this replica made as leader", s.trims));
     out->push_back(Counter("annals_cluster_trimmed_entries_total", "entries those trims deleted", s.trimmed_entries));
