@@ -2,7 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -18,6 +25,51 @@
 
 namespace annals::cluster {
 namespace {
+
+// What a member key says while its node is still receiving a copy (TrimHold).
+constexpr char kJoining[] = "joining";
+
+// Holds the log's trimming back at `position` while a copy cut there is received: a member
+// key of this node's under a lease renewed here. The replica's own registration replaces
+// it once it runs (cluster/replica.h, "members/"); until then the lease lapses by itself
+// 10 s after the hold ends, which covers opening the copy and joining.
+class TrimHold {
+ public:
+  TrimHold(EtcdClient& etcd, const BootstrapOptions& options, int64_t position) : etcd_(etcd) {
+    auto lease = etcd.LeaseGrant(absl::Seconds(10));
+    if (!lease.ok()) return;  // no hold: a long copy may then be overtaken by the trim
+    lease_ = lease->id;
+    etcdserverpb::PutRequest put;
+    put.set_key("/annals/" + options.cluster + "/members/" + options.node_id);
+    put.set_value(absl::StrCat(position, " ", position, " ", kJoining));
+    put.set_lease(lease_);
+    etcd.Put(put).IgnoreError();
+    renewer_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::seconds(3), [this] { return stop_; })) {
+        lock.unlock();
+        etcd_.LeaseKeepAlive(lease_).IgnoreError();
+        lock.lock();
+      }
+    });
+  }
+  ~TrimHold() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (renewer_.joinable()) renewer_.join();
+  }
+
+ private:
+  EtcdClient& etcd_;
+  int64_t lease_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread renewer_;
+};
 
 struct Peer {
   std::string node_id, address;
@@ -40,6 +92,7 @@ absl::StatusOr<std::vector<Peer>> Peers(EtcdClient& etcd, const BootstrapOptions
     std::vector<std::string> parts = absl::StrSplit(kv.value(), absl::MaxSplits(' ', 2));
     if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &p.applied)) continue;
     p.address = parts[2];
+    if (p.address == kJoining) continue;  // receiving a copy itself: nothing to send yet
     peers.push_back(std::move(p));
   }
   std::sort(peers.begin(), peers.end(), [](const Peer& a, const Peer& b) { return a.applied > b.applied; });
@@ -47,7 +100,8 @@ absl::StatusOr<std::vector<Peer>> Peers(EtcdClient& etcd, const BootstrapOptions
 }
 
 // Receives one checkpoint from `peer` into `dir` (created here) and checks it.
-absl::StatusOr<BootstrapResult> Receive(const BootstrapOptions& options, const Peer& peer, const std::string& dir) {
+absl::StatusOr<BootstrapResult> Receive(EtcdClient& etcd, const BootstrapOptions& options, const Peer& peer,
+                                        const std::string& dir) {
   namespace fs = std::filesystem;
   auto creds = options.peer_credentials ? options.peer_credentials : grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
@@ -75,6 +129,8 @@ absl::StatusOr<BootstrapResult> Receive(const BootstrapOptions& options, const P
     return absl::FailedPreconditionError(
         absl::StrCat("the peer's database belongs to the cluster '", header.cluster(), "', not '", options.cluster, "'"));
   }
+  // From here until the replica registers, the entries after the copy's position stay.
+  TrimHold hold(etcd, options, header.position());
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
@@ -156,8 +212,38 @@ absl::StatusOr<bool> PeerToCopyFrom(const BootstrapOptions& options) {
   if (has_head->count() == 0) return false;
   auto peers = Peers(etcd, options);
   if (!peers.ok()) return peers.status();
-  return !peers->empty();
+  if (!peers->empty()) return true;
+  // Nobody to copy from. Starting empty works only while the log still begins at entry 1
+  // (or holds nothing yet); otherwise wait for a member rather than fail later.
+  etcdserverpb::RangeRequest first;
+  first.set_key("/annals/" + options.cluster + "/log/00000000000000000001");
+  first.set_count_only(true);
+  auto has_first = etcd.Range(first);
+  if (!has_first.ok()) return has_first.status();
+  etcdserverpb::RangeRequest any;
+  any.set_key("/annals/" + options.cluster + "/log/");
+  any.set_range_end(PrefixEnd("/annals/" + options.cluster + "/log/"));
+  any.set_count_only(true);
+  auto has_any = etcd.Range(any);
+  if (!has_any.ok()) return has_any.status();
+  if (has_first->count() == 0 && has_any->count() > 0)
+    return absl::UnavailableError(
+        "the cluster's log no longer begins at entry 1 and no member is registered to copy the database from; "
+        "start this replica again once another one runs");
+  return false;
 }
+
+namespace {
+
+// fsync of a file or a directory (what rename's durability needs).
+void SyncPath(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
 
 absl::StatusOr<BootstrapResult> BootstrapFromPeer(const BootstrapOptions& options, const std::string& db_path) {
   namespace fs = std::filesystem;
@@ -176,16 +262,24 @@ absl::StatusOr<BootstrapResult> BootstrapFromPeer(const BootstrapOptions& option
   std::vector<std::string> failures;
   for (const Peer& peer : *peers) {
     fs::remove_all(incoming, ec);
-    auto got = Receive(options, peer, incoming);
+    auto got = Receive(etcd, options, peer, incoming);
     if (got.ok()) {
+      // Durable before it is in place: every file, then the directory.
+      std::vector<fs::path> names;
+      for (const auto& entry : fs::directory_iterator(incoming, ec)) names.push_back(entry.path());
+      for (const auto& name : names) SyncPath(name);
+      SyncPath(incoming);
       if (!dir_exists) {
         fs::rename(incoming, db_path, ec);
+        SyncPath(fs::path(db_path).parent_path().empty() ? fs::path(".") : fs::path(db_path).parent_path());
       } else {
-        std::vector<fs::path> names;
-        for (const auto& entry : fs::directory_iterator(incoming, ec)) names.push_back(entry.path());
+        // One by one into the existing directory, RocksDB's CURRENT last: until it is there
+        // the directory holds no database, and a crash midway leaves files RocksDB ignores.
+        std::stable_partition(names.begin(), names.end(), [](const fs::path& p) { return p.filename() != "CURRENT"; });
         for (const auto& name : names)
           if (!ec) fs::rename(name, fs::path(db_path) / name.filename(), ec);
         if (!ec) fs::remove(incoming, ec);
+        SyncPath(db_path);
       }
       if (ec) return absl::InternalError(absl::StrCat("moving ", incoming, " to ", db_path, ": ", ec.message()));
       return got;

@@ -78,7 +78,7 @@ std::string Replica::LogKey(int64_t position) const {
   return Key("log/") + digits;
 }
 
-absl::StatusOr<int64_t> Replica::ReadHead() {
+absl::StatusOr<int64_t> Replica::ReadHead(int64_t* etcd_revision) {
   etcdserverpb::RangeRequest request;
   request.set_key(Key("head"));
   auto response = etcd_.Range(request);
@@ -87,9 +87,9 @@ absl::StatusOr<int64_t> Replica::ReadHead() {
   int64_t head = 0;
   if (!absl::SimpleAtoi(response->kvs(0).value(), &head))
     return absl::DataLossError(absl::StrCat("the cluster's head key holds '", response->kvs(0).value(), "'"));
+  if (etcd_revision != nullptr) *etcd_revision = response->header().revision();
   std::lock_guard<std::mutex> lock(mu_);
-  state_.head = head;
-  head_read_at_ = response->header().revision();
+  state_.head = std::max(state_.head, head);
   return head;
 }
 
@@ -223,8 +223,16 @@ absl::Status Replica::ApplyUpTo(int64_t head) {
 
 void Replica::FollowLoop() {
   while (!stop_.load()) {
-    auto head = ReadHead();
+    // The watch below starts just after the revision of this loop's own head read (reads
+    // for clients read the head too, at later revisions: starting after theirs could skip
+    // the change this loop has not applied yet).
+    int64_t read_at = 0;
+    auto head = ReadHead(&read_at);
     if (head.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        head_read_at_ = read_at;
+      }
       std::lock_guard<std::mutex> commit(commit_mu_);
       // A leader appends everything the log holds after it took over; an entry it did not
       // append means another writer did: it is not the only writer, so it stops leading.
@@ -649,10 +657,11 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
   return std::move(prepared->result);
 }
 
-absl::Status Replica::WaitForPosition(int64_t position, absl::Time deadline) {
+absl::Status Replica::WaitForPosition(int64_t position, absl::Time deadline, const std::function<bool()>& cancelled) {
   std::unique_lock<std::mutex> lock(mu_);
   while (store_->LastPosition() < position) {
     if (!state_.failure.empty()) return absl::UnavailableError(state_.failure);
+    if (cancelled && cancelled()) return absl::CancelledError("the call was cancelled");
     if (applied_cv_.wait_until(lock, absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Milliseconds(50)))) ==
             std::cv_status::timeout &&
         absl::Now() >= deadline)
@@ -662,10 +671,11 @@ absl::Status Replica::WaitForPosition(int64_t position, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-absl::Status Replica::WaitForRevision(int64_t revision, absl::Time deadline) {
+absl::Status Replica::WaitForRevision(int64_t revision, absl::Time deadline, const std::function<bool()>& cancelled) {
   std::unique_lock<std::mutex> lock(mu_);
   while (store_->LatestRevision() < revision) {
     if (!state_.failure.empty()) return absl::UnavailableError(state_.failure);
+    if (cancelled && cancelled()) return absl::CancelledError("the call was cancelled");
     applied_cv_.wait_until(lock, absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Milliseconds(50))));
     if (store_->LatestRevision() < revision && absl::Now() >= deadline)
       return absl::DeadlineExceededError(absl::StrCat("this replica has applied revision ", store_->LatestRevision(),
@@ -674,10 +684,10 @@ absl::Status Replica::WaitForRevision(int64_t revision, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-absl::Status Replica::CatchUpToHead(absl::Time deadline) {
+absl::Status Replica::CatchUpToHead(absl::Time deadline, const std::function<bool()>& cancelled) {
   auto head = ReadHead();
   if (!head.ok()) return head.status();
-  return WaitForPosition(*head, deadline);
+  return WaitForPosition(*head, deadline, cancelled);
 }
 
 namespace {
@@ -688,18 +698,20 @@ absl::Status RetryElsewhere(const absl::Status& status) {
 }
 }  // namespace
 
-absl::Status Replica::AwaitRevision(int64_t revision, absl::Time deadline) {
+absl::Status Replica::AwaitRevision(int64_t revision, absl::Time deadline, const std::function<bool()>& cancelled) {
   if (store_->LatestRevision() >= revision) return absl::OkStatus();
   // Most lags are a few milliseconds: wait a moment before asking etcd whether the revision
   // exists at all.
-  absl::Status soon = WaitForRevision(revision, std::min(deadline, absl::Now() + absl::Milliseconds(100)));
+  absl::Status soon = WaitForRevision(revision, std::min(deadline, absl::Now() + absl::Milliseconds(100)), cancelled);
   if (soon.code() != absl::StatusCode::kDeadlineExceeded) return soon;
   if (auto head = ReadHead(); head.ok() && revision > *head)
     return absl::OutOfRangeError(absl::StrCat(revision, " is after the cluster's latest revision (its log ends at position ",
                                               *head, ")"));
-  return RetryElsewhere(WaitForRevision(revision, deadline));
+  return RetryElsewhere(WaitForRevision(revision, deadline, cancelled));
 }
 
-absl::Status Replica::AwaitLogHead(absl::Time deadline) { return RetryElsewhere(CatchUpToHead(deadline)); }
+absl::Status Replica::AwaitLogHead(absl::Time deadline, const std::function<bool()>& cancelled) {
+  return RetryElsewhere(CatchUpToHead(deadline, cancelled));
+}
 
 }  // namespace annals::cluster

@@ -139,18 +139,19 @@ class Replica : public Committer, public ReadBarrier {
   absl::StatusOr<storage::CommitResult> CommitAsLeader(const storage::WriteSet& batch,
                                                        std::vector<storage::ItemError>* errors = nullptr);
   // Waits until the store has applied `revision` (or the deadline).
-  absl::Status WaitForRevision(int64_t revision, absl::Time deadline);
+  absl::Status WaitForRevision(int64_t revision, absl::Time deadline, const std::function<bool()>& cancelled = nullptr);
 
   // Waits until the store has applied `position` (or the deadline); DEADLINE_EXCEEDED then.
-  absl::Status WaitForPosition(int64_t position, absl::Time deadline);
+  absl::Status WaitForPosition(int64_t position, absl::Time deadline, const std::function<bool()>& cancelled = nullptr);
   // Waits until the store has applied etcd's head as read now: a linearizable read point.
-  absl::Status CatchUpToHead(absl::Time deadline);
+  absl::Status CatchUpToHead(absl::Time deadline, const std::function<bool()>& cancelled = nullptr);
 
   // ReadBarrier. A revision not applied within a moment is checked against etcd's head
   // (a revision never exceeds its entry's position), so one the cluster never reached is
   // OUT_OF_RANGE at once rather than after the whole deadline.
-  absl::Status AwaitRevision(int64_t revision, absl::Time deadline) override;
-  absl::Status AwaitLogHead(absl::Time deadline) override;
+  absl::Status AwaitRevision(int64_t revision, absl::Time deadline,
+                             const std::function<bool()>& cancelled = nullptr) override;
+  absl::Status AwaitLogHead(absl::Time deadline, const std::function<bool()>& cancelled = nullptr) override;
 
   ReplicaState State() const;
   // Reads the cluster's state from etcd now (members, the log's extent, every endpoint's
@@ -167,7 +168,8 @@ class Replica : public Committer, public ReadBarrier {
   Replica(storage::Store* store, ReplicaOptions options);
   std::string Key(const std::string& name) const { return prefix_ + name; }
   std::string LogKey(int64_t position) const;
-  absl::StatusOr<int64_t> ReadHead();
+  // The head; `etcd_revision`, when given, gets the etcd revision it was read at.
+  absl::StatusOr<int64_t> ReadHead(int64_t* etcd_revision = nullptr);
   // Applies entries up to `head` (at most fetch_batch per read); stops at the first error.
   absl::Status ApplyUpTo(int64_t head);
   void FollowLoop();

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "service/grpc_status.h"
 #include "storage/key_codec.h"
 
@@ -20,7 +21,9 @@ std::string TemporaryDirFor(const std::string& db_path) {
   static std::atomic<int> counter{0};
   fs::path db = fs::absolute(fs::path(db_path)).lexically_normal();
   if (db.filename().empty()) db = db.parent_path();
-  return absl::StrCat(db.string(), ".checkpoint-", getpid(), "-", counter.fetch_add(1));
+  // The time too: in a container annalsd is PID 1 at every start.
+  return absl::StrCat(db.string(), ".checkpoint-", absl::ToUnixMicros(absl::Now()), "-", getpid(), "-",
+                      counter.fetch_add(1));
 }
 
 }  // namespace
@@ -39,11 +42,12 @@ CheckpointStream::CheckpointStream(storage::Store* store, const std::string& db_
   header_.set_revision(cut->revision);
   if (auto cluster = store->ClusterName(); cluster.ok()) header_.set_cluster(*cluster);
   std::error_code ec;
-  for (const auto& entry : fs::recursive_directory_iterator(dir_, ec)) {
-    if (!entry.is_regular_file(ec)) continue;
+  // increment(ec), not ++: nothing may throw inside a gRPC callback.
+  for (fs::recursive_directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
     auto* f = header_.add_files();
-    f->set_name(fs::relative(entry.path(), dir_, ec).string());
-    f->set_size(static_cast<int64_t>(entry.file_size(ec)));
+    f->set_name(fs::relative(it->path(), dir_, ec).string());
+    f->set_size(static_cast<int64_t>(it->file_size(ec)));
     header_.set_total_bytes(header_.total_bytes() + f->size());
   }
   if (ec) {

@@ -12,6 +12,12 @@ absl::Time WaitDeadline(const grpc::CallbackServerContext& ctx) {
   return std::min(absl::FromChrono(ctx.deadline()), absl::Now() + kMaxReadWait);
 }
 
+// A wait ends when the caller goes away. (It still holds a gRPC callback thread while it
+// lasts: at most kMaxReadWait, usually milliseconds.)
+std::function<bool()> CallCancelled(const grpc::CallbackServerContext& ctx) {
+  return [&ctx] { return ctx.IsCancelled(); };
+}
+
 absl::Status Named(std::string_view field, const absl::Status& status) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat(std::string(field), ": ", status.message()));
@@ -25,7 +31,7 @@ absl::Status AwaitRevision(const StoreSlot& slot, const grpc::CallbackServerCont
   ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
   if (revision <= store->LatestRevision()) return absl::OkStatus();
   ASSIGN_OR_RETURN(cluster::ReadBarrier * barrier, slot.Barrier());
-  return Named(field, barrier->AwaitRevision(revision, WaitDeadline(ctx)));
+  return Named(field, barrier->AwaitRevision(revision, WaitDeadline(ctx), CallCancelled(ctx)));
 }
 
 absl::Status AwaitConsistency(const StoreSlot& slot, const grpc::CallbackServerContext& ctx,
@@ -36,7 +42,7 @@ absl::Status AwaitConsistency(const StoreSlot& slot, const grpc::CallbackServerC
       break;
     case v1::ReadConsistency::LINEARIZABLE: {
       ASSIGN_OR_RETURN(cluster::ReadBarrier * barrier, slot.Barrier());
-      RETURN_IF_ERROR(Named("consistency.mode", barrier->AwaitLogHead(WaitDeadline(ctx))));
+      RETURN_IF_ERROR(Named("consistency.mode", barrier->AwaitLogHead(WaitDeadline(ctx), CallCancelled(ctx))));
       break;
     }
     default:

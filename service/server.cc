@@ -172,6 +172,8 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
       // The log was trimmed past this database (it was away too long): replace it with a
       // member's copy. The old one is kept beside it, once, for an operator to look at.
       log << "annalsd: " << started.message() << "; replacing the database with a peer's copy\n";
+      if (metrics != nullptr) metrics->SetStore(nullptr);  // a scrape must not read the closed store
+      self->store_->SetCommitListener(nullptr);
       self->store_.reset();
       started = self->ReplaceWithPeerCopy(log);
     }
@@ -204,6 +206,9 @@ absl::StatusOr<std::unique_ptr<AnnalsServer>> AnnalsServer::Start(const ServerCo
 void AnnalsServer::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  // The health follower first: it must not say SERVING again once the drain has begun.
+  replica_watch_stop_.store(true);
+  if (replica_watch_.joinable()) replica_watch_.join();
   if (!server_) return;  // Start failed before the server was built
   if (metrics_) metrics_->SetServing(false);
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();  // NOT_SERVING from now on
@@ -214,8 +219,6 @@ void AnnalsServer::Shutdown() {
                     std::chrono::milliseconds(absl::ToInt64Milliseconds(config_.drain_timeout)));
   server_->Wait();
   slot_.Set(nullptr, nullptr, nullptr);
-  replica_watch_stop_.store(true);
-  if (replica_watch_.joinable()) replica_watch_.join();
   if (replication_) replication_->SetReplica(nullptr);
   if (metrics_) metrics_->SetReplica(nullptr);
   if (admin_) admin_->SetReplica(nullptr);
@@ -304,9 +307,9 @@ absl::Status AnnalsServer::BootstrapIfEmpty(std::ostream& log) {
 
 absl::Status AnnalsServer::ReplaceWithPeerCopy(std::ostream& log) {
   namespace fs = std::filesystem;
-  const std::string old = config_.db_path + ".replaced";
+  // Every replaced database is kept, under the time it was replaced: an operator deletes it.
+  const std::string old = absl::StrCat(config_.db_path, ".replaced-", absl::FormatTime("%Y%m%dT%H%M%S", absl::Now(), absl::UTCTimeZone()));
   std::error_code ec;
-  fs::remove_all(old, ec);
   fs::rename(config_.db_path, old, ec);
   if (ec) return absl::InternalError(absl::StrCat("moving ", config_.db_path, " aside: ", ec.message()));
   ASSIGN_OR_RETURN(cluster::ReplicaOptions o, ReplicaOptionsFromConfig());
