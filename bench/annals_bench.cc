@@ -3,8 +3,9 @@
 //   annals_bench load  --addr HOST:PORT --data a.tsv,b.tsv [--replicas 10] [--batch 1000]
 //                      [--window 4] [--entities-out FILE] [--predicates-out FILE]
 //   annals_bench query --addr HOST:PORT --entities FILE --predicates FILE
-//                      --workload neighbors|list|health|traverse|paths
+//                      --workload neighbors|busiest|list|health|traverse|paths
 //                      [--concurrency 8] [--seconds 10] [--warmup 2] [--years 2005:2014]
+//                      [--server-pid PID]
 //
 // load: maps names to ids (bench/icews.h), sends every entity, then every row as a relation,
 // through ONE streaming Ingest call, keeping up to --window batches unacknowledged (the
@@ -18,6 +19,14 @@
 // are not parsed in the timed loop; a sanity pass before it parses a few with the typed
 // stubs and prints how many results they hold. Calls are spread over min(concurrency, 2)
 // threads, each with its own channel (TCP connection) and completion queue.
+//
+// busiest: one request, Neighbors of the entity with the most relations (in ICEWS14, John
+// Kerry), both directions, March to October 2014 (month precision), 100 results: the
+// heaviest common neighbour query (issue #19).
+//
+// --server-pid: the server's CPU time (user + system, from /proc/PID/stat) over the
+// measured seconds, divided by the calls answered: cpu_us_per_call. It counts everything
+// the server did meanwhile, which on an otherwise idle server is the calls.
 //
 // Output: one line "RESULT key=value ..." for scripts/bench.sh to parse.
 #include <grpcpp/generic/generic_stub.h>
@@ -33,6 +42,8 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
+#include <unistd.h>
 #include <thread>
 
 #include "annals/v1/ingest.grpc.pb.h"
@@ -244,6 +255,25 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
         [](const v1::NeighborsResponse& resp) { return std::to_string(resp.neighbors_size()); });
     return w;
   }
+  if (name == "busiest") {
+    const auto busiest = std::max_element(entities.begin(), entities.end(),
+                                          [](const EntityLine& a, const EntityLine& b) { return a.degree < b.degree; });
+    w.method = "/annals.v1.QueryService/Neighbors";
+    v1::NeighborsRequest r;
+    r.set_entity_id(busiest->id);
+    r.set_direction(v1::BOTH);
+    r.mutable_window()->mutable_start()->set_year(2014);
+    r.mutable_window()->mutable_start()->set_month(3);
+    r.mutable_window()->mutable_end()->set_year(2014);
+    r.mutable_window()->mutable_end()->set_month(10);
+    r.set_limit(100);
+    w.requests.push_back(r.SerializeAsString());
+    std::cerr << "busiest entity: " << busiest->id << " (" << busiest->degree << " relations)\n";
+    w.sanity = Sanity<v1::NeighborsRequest, v1::NeighborsResponse>(
+        stub, &v1::QueryService::Stub::Neighbors,
+        [](const v1::NeighborsResponse& resp) { return std::to_string(resp.neighbors_size()); });
+    return w;
+  }
   if (name == "list") {
     w.method = "/annals.v1.QueryService/ListRelations";
     for (int i = 0; i < 8192; ++i) {
@@ -362,6 +392,25 @@ void RunThread(const std::string& addr, int index, int in_flight, const Workload
   }
 }
 
+// The CPU time (user + system) a process has used, in seconds; -1 when it cannot be read.
+double ProcessCpuSeconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (pid.empty() || close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 int Query(const std::map<std::string, std::string>& flags) {
   const std::string addr = Flag(flags, "addr");
   const std::string name = Flag(flags, "workload");
@@ -386,6 +435,15 @@ int Query(const std::map<std::string, std::string>& flags) {
     const int in_flight = concurrency / threads + (t < concurrency % threads ? 1 : 0);
     pool.emplace_back(RunThread, addr, t, in_flight, std::cref(w), measure_from, stop_at, &results[t]);
   }
+  // The server's CPU over the measured seconds, read as they begin and end.
+  const std::string server_pid = flags.count("server-pid") ? flags.at("server-pid") : "";
+  double cpu_from = -1, cpu_to = -1;
+  if (!server_pid.empty()) {
+    std::this_thread::sleep_until(measure_from);
+    cpu_from = ProcessCpuSeconds(server_pid);
+    std::this_thread::sleep_until(stop_at);
+    cpu_to = ProcessCpuSeconds(server_pid);
+  }
   for (auto& t : pool) t.join();
   std::vector<uint32_t> all;
   int64_t errors = 0;
@@ -401,10 +459,13 @@ int Query(const std::map<std::string, std::string>& flags) {
     return all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))] / 1000.0;
   };
   if (errors) std::cerr << errors << " errors, first: " << first_error << "\n";
+  const double cpu_us_per_call =
+      cpu_from < 0 || cpu_to < 0 || all.empty() ? -1 : (cpu_to - cpu_from) * 1e6 / static_cast<double>(all.size());
   std::printf("RESULT kind=query workload=%s concurrency=%d calls=%zu seconds=%.2f qps=%.0f p50_ms=%.3f "
-              "p99_ms=%.3f errors=%lld\n",
+              "p99_ms=%.3f errors=%lld%s\n",
               name.c_str(), concurrency, all.size(), seconds, all.size() / seconds, pct(0.50), pct(0.99),
-              static_cast<long long>(errors));
+              static_cast<long long>(errors),
+              cpu_us_per_call < 0 ? "" : (" cpu_us_per_call=" + std::to_string(static_cast<int>(cpu_us_per_call))).c_str());
   return errors > 0 && all.empty() ? 1 : 0;
 }
 

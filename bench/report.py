@@ -152,6 +152,24 @@ def main():
                      f"| {fmt_ratio(ratio(g(a, 'qps'), g(e, 'qps')))} | {fmt_ratio(ratio(g(a, 'qps'), g(p, 'qps')))} |")
         L.append("")
 
+    def cpu(r):
+        return fmt_int(num(r.get("cpu_us_per_call"))) if r and r.get("cpu_us_per_call") else "–"
+    L.append("Server CPU per call (µs, user + system of annalsd over the measured seconds / calls), "
+             "neighbours vs the empty RPC: " + "; ".join(
+                 f"c={c}: {cpu(q('annals', 'neighbors', c))} vs {cpu(q('empty', 'health', c))}" for c in conc) + ".")
+    L.append("")
+    if any(q("busiest", "busiest", c) for c in conc):
+        L.append("### The busiest entity (issue #19): ICEWS14's, both directions, March–October 2014, 100 results")
+        L.append("")
+        L.append("| in flight | Annals QPS | p50 | p99 | server CPU µs/call | empty RPC QPS | server CPU µs/call | Annals / empty |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in conc:
+            a, e = q("busiest", "busiest", c), q("busiest_empty", "health", c)
+            g = lambda r, k: num(r.get(k)) if r else None
+            L.append(f"| {c} | {fmt_int(g(a, 'qps'))} | {fmt_ms(g(a, 'p50_ms'))} | {fmt_ms(g(a, 'p99_ms'))} | {cpu(a)} "
+                     f"| {fmt_int(g(e, 'qps'))} | {cpu(e)} | {fmt_ratio(ratio(g(a, 'qps'), g(e, 'qps')))} |")
+        L.append("")
+
     L.append("### Graph queries (issue #4), one request in flight")
     L.append("")
     L.append("| query | Annals p50 | p99 | QPS | PostgreSQL p50 | p99 | QPS |")

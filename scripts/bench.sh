@@ -125,7 +125,7 @@ log "data: $DATASET, $ROWS relations; work directory $W"
 # Before each load and each query phase: write back dirty pages (the previous contender's
 # files and deletions) and let the load average settle (RocksDB compactions after a load,
 # PostgreSQL's checkpointer), so no measurement pays for the work before it.
-# --quick waits at most 10 s per phase, so it stays a three-minute smoke run.
+# --quick waits at most 10 s per phase, so it stays a five-minute smoke run.
 SETTLE_MAX=$([ "$QUICK" = 1 ] && echo 10 || echo 60)
 settle() {
   sync
@@ -159,11 +159,11 @@ stop_annalsd() {
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$ANNALSD_PID/status"; }
 reset_peak() { echo 5 > "/proc/$ANNALSD_PID/clear_refs"; }
 
-annals_query() {  # TAG WORKLOAD CONCURRENCY
+annals_query() {  # TAG WORKLOAD CONCURRENCY [ENTITIES FILE]
   local line
-  line=$("$BIN/annals_bench" query --addr "$ADDR" --entities "$W/entities.tsv" --predicates "$W/predicates.txt" \
+  line=$("$BIN/annals_bench" query --addr "$ADDR" --entities "${4:-$W/entities.tsv}" --predicates "$W/predicates.txt" \
           --workload "$2" --concurrency "$3" --seconds "$SECS" --warmup "$WARM" --years "$YEARS" \
-          2>>"$W/driver.log" | result)
+          --server-pid "$ANNALSD_PID" 2>>"$W/driver.log" | result)
   record "$1 $line"
   log "  $1 $line"
 }
@@ -244,6 +244,24 @@ record "annals_rss scale=1 phase=queries rss_kb=$(peak_rss_kb)"
 stop_annalsd
 record "annals_disk scale=1 after=stop disk_bytes=$(du -sb "$W/annals1" | cut -f1)"
 NENT=$(wc -l < "$W/entities.tsv") NPRED=$(wc -l < "$W/predicates.txt")
+
+# --- 2b. the busiest entity (issue #19): Neighbors of ICEWS14's busiest entity ------------------
+# John Kerry, both directions, March-October 2014, 100 results, one pre-encoded request,
+# against the empty RPC on the same server; with the server's CPU per call.
+settle
+log "queries: the busiest entity of ICEWS14, and the empty RPC, c = $CONCURRENCY"
+mkdir -p "$W/data14"
+for part in train valid test; do gzip -cd "$DATA_ROOT/icews14/$part.tsv.gz" > "$W/data14/$part.tsv"; done
+start_annalsd "$W/annals14"
+"$BIN/annals_bench" load --addr "$ADDR" --data "$W/data14/train.tsv,$W/data14/valid.tsv,$W/data14/test.tsv" \
+  --entities-out "$W/entities14.tsv" 2>>"$W/driver.log" >/dev/null
+settle
+for c in $CONCURRENCY; do
+  annals_query "busiest scale=1" busiest "$c" "$W/entities14.tsv"
+  annals_query "busiest_empty scale=1" health "$c" "$W/entities14.tsv"
+done
+stop_annalsd
+rm -rf "$W/annals14" "$W/data14"
 
 # --- 3. PostgreSQL 15: private instance, COPY + set-based inserts + indexes, pgbench -------
 log "PostgreSQL 15: private instance on port $PGPORT"
