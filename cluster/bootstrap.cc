@@ -1,5 +1,7 @@
 #include "cluster/bootstrap.h"
 
+#include "cluster/cluster_keys.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <fcntl.h>
@@ -26,9 +28,6 @@
 namespace annals::cluster {
 namespace {
 
-// What a member key says while its node is still receiving a copy (TrimHold).
-constexpr char kJoining[] = "joining";
-
 // Holds the log's trimming back at `position` while a copy cut there is received: a member
 // key of this node's under a lease renewed here. The replica's own registration replaces
 // it once it runs (cluster/replica.h, "members/"); until then the lease lapses by itself
@@ -40,8 +39,8 @@ class TrimHold {
     if (!lease.ok()) return;  // no hold: a long copy may then be overtaken by the trim
     lease_ = lease->id;
     etcdserverpb::PutRequest put;
-    put.set_key("/annals/" + options.cluster + "/members/" + options.node_id);
-    put.set_value(absl::StrCat(position, " ", position, " ", kJoining));
+    put.set_key(ClusterKeys(options.cluster).Member(options.node_id));
+    put.set_value(MemberValue(position, position, kJoiningAddress));
     put.set_lease(lease_);
     etcd.Put(put).IgnoreError();
     renewer_ = std::thread([this] {
@@ -71,29 +70,22 @@ class TrimHold {
   std::thread renewer_;
 };
 
-struct Peer {
-  std::string node_id, address;
-  int64_t applied = 0;
-};
+using Peer = MemberState;
 
 // The registered members but `options.node_id`, the furthest along first.
 absl::StatusOr<std::vector<Peer>> Peers(EtcdClient& etcd, const BootstrapOptions& options) {
-  const std::string prefix = "/annals/" + options.cluster + "/members/";
+  const ClusterKeys keys(options.cluster);
   etcdserverpb::RangeRequest request;
-  request.set_key(prefix);
-  request.set_range_end(PrefixEnd(prefix));
+  request.set_key(keys.MembersPrefix());
+  request.set_range_end(PrefixEnd(keys.MembersPrefix()));
   auto response = etcd.Range(request);
   if (!response.ok()) return response.status();
   std::vector<Peer> peers;
   for (const auto& kv : response->kvs()) {
-    Peer p;
-    p.node_id = kv.key().substr(prefix.size());
-    if (p.node_id == options.node_id) continue;
-    std::vector<std::string> parts = absl::StrSplit(kv.value(), absl::MaxSplits(' ', 2));
-    if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &p.applied)) continue;
-    p.address = parts[2];
-    if (p.address == kJoining) continue;  // receiving a copy itself: nothing to send yet
-    peers.push_back(std::move(p));
+    std::optional<MemberState> p = keys.ParseMember(kv.key(), kv.value());
+    if (!p || p->node_id == options.node_id) continue;
+    if (p->address == kJoiningAddress) continue;  // receiving a copy itself: nothing to send yet
+    peers.push_back(std::move(*p));
   }
   std::sort(peers.begin(), peers.end(), [](const Peer& a, const Peer& b) { return a.applied > b.applied; });
   return peers;
@@ -205,7 +197,8 @@ bool HoldsNoDatabase(const std::string& db_path) {
 absl::StatusOr<bool> PeerToCopyFrom(const BootstrapOptions& options) {
   EtcdClient etcd(options.etcd);
   etcdserverpb::RangeRequest head;
-  head.set_key("/annals/" + options.cluster + "/head");
+  const ClusterKeys keys(options.cluster);
+  head.set_key(keys.Head());
   head.set_count_only(true);
   auto has_head = etcd.Range(head);
   if (!has_head.ok()) return has_head.status();
@@ -216,13 +209,13 @@ absl::StatusOr<bool> PeerToCopyFrom(const BootstrapOptions& options) {
   // Nobody to copy from. Starting empty works only while the log still begins at entry 1
   // (or holds nothing yet); otherwise wait for a member rather than fail later.
   etcdserverpb::RangeRequest first;
-  first.set_key("/annals/" + options.cluster + "/log/00000000000000000001");
+  first.set_key(keys.Log(1));
   first.set_count_only(true);
   auto has_first = etcd.Range(first);
   if (!has_first.ok()) return has_first.status();
   etcdserverpb::RangeRequest any;
-  any.set_key("/annals/" + options.cluster + "/log/");
-  any.set_range_end(PrefixEnd("/annals/" + options.cluster + "/log/"));
+  any.set_key(keys.LogPrefix());
+  any.set_range_end(PrefixEnd(keys.LogPrefix()));
   any.set_count_only(true);
   auto has_any = etcd.Range(any);
   if (!has_any.ok()) return has_any.status();

@@ -69,18 +69,12 @@ absl::StatusOr<std::string> EntryDigest(storage::Store& store, int64_t position)
 }  // namespace
 
 Replica::Replica(storage::Store* store, ReplicaOptions options)
-    : store_(store), options_(std::move(options)), prefix_("/annals/" + options_.cluster + "/"),
+    : store_(store), options_(std::move(options)), keys_(options_.cluster),
       etcd_(options_.etcd) {}
-
-std::string Replica::LogKey(int64_t position) const {
-  char digits[24];
-  std::snprintf(digits, sizeof digits, "%020" PRId64, position);
-  return Key("log/") + digits;
-}
 
 absl::StatusOr<int64_t> Replica::ReadHead(int64_t* etcd_revision) {
   etcdserverpb::RangeRequest request;
-  request.set_key(Key("head"));
+  request.set_key(keys_.Head());
   auto response = etcd_.Range(request);
   if (!response.ok()) return response.status();
   if (response->kvs().empty()) return absl::FailedPreconditionError("the cluster has no head key");
@@ -98,14 +92,14 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
   std::unique_ptr<Replica> r(new Replica(store, std::move(options)));
   // The first member's history is the cluster's: the head starts at its position.
   etcdserverpb::TxnRequest create;
-  *create.add_compare() = Absent(r->Key("head"));
-  *create.add_success() = PutOp(r->Key("head"), absl::StrCat(store->LastPosition()));
+  *create.add_compare() = Absent(r->keys_.Head());
+  *create.add_success() = PutOp(r->keys_.Head(), absl::StrCat(store->LastPosition()));
   if (store->LastPosition() > 0) {
     // The first member's last entry is not in etcd (it may be a bulk load far over etcd's
     // request limit); its digest goes with the head, so a database that joins later at that
     // position is checked against it.
     ASSIGN_OR_RETURN(std::string digest, EntryDigest(*store, store->LastPosition()));
-    *create.add_success() = PutOp(r->Key("anchor"), absl::StrCat(store->LastPosition(), " ", digest));
+    *create.add_success() = PutOp(r->keys_.Anchor(), absl::StrCat(store->LastPosition(), " ", digest));
   }
   auto created = r->etcd_.Txn(create);
   if (!created.ok()) return created.status();
@@ -120,7 +114,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
     // The entry both have must be the same entry: the cluster's log/<mine>, or the first
     // member's entry named by the anchor.
     etcdserverpb::RangeRequest get;
-    get.set_key(r->LogKey(mine));
+    get.set_key(r->keys_.Log(mine));
     auto theirs = r->etcd_.Range(get);
     if (!theirs.ok()) return theirs.status();
     std::optional<std::string> their_digest;
@@ -130,7 +124,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
       their_digest = d.Hex();
     } else {
       etcdserverpb::RangeRequest anchor;
-      anchor.set_key(r->Key("anchor"));
+      anchor.set_key(r->keys_.Anchor());
       auto got = r->etcd_.Range(anchor);
       if (!got.ok()) return got.status();
       const std::string prefix = absl::StrCat(mine, " ");
@@ -146,7 +140,7 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Start(storage::Store* store, R
   }
   if (mine < *head) {
     etcdserverpb::RangeRequest next;
-    next.set_key(r->LogKey(mine + 1));
+    next.set_key(r->keys_.Log(mine + 1));
     next.set_count_only(true);
     auto has = r->etcd_.Range(next);
     if (!has.ok()) return has.status();
@@ -195,12 +189,12 @@ absl::Status Replica::ApplyUpTo(int64_t head) {
   for (int64_t next = store_->LastPosition() + 1; next <= head && !stop_.load();) {
     const int64_t last = std::min<int64_t>(head, next + options_.fetch_batch - 1);
     etcdserverpb::RangeRequest request;
-    request.set_key(LogKey(next));
-    request.set_range_end(LogKey(last + 1));
+    request.set_key(keys_.Log(next));
+    request.set_range_end(keys_.Log(last + 1));
     auto response = etcd_.Range(request);
     if (!response.ok()) return response.status();
     for (const auto& kv : response->kvs()) {
-      if (kv.key() != LogKey(next))
+      if (kv.key() != keys_.Log(next))
         return absl::DataLossError(absl::StrCat("the cluster's log has no entry ", next,
                                                 " (trimmed?): this replica must start from a copy of a member"));
       storage::LogEntry entry;
@@ -262,7 +256,7 @@ void Replica::FollowLoop() {
       from = head_read_at_ + 1;
     }
     const absl::Time waited = absl::Now();
-    if (!etcd_.WaitForChange(Key("head"), "", from, options_.poll) && absl::Now() - waited < options_.poll / 2) {
+    if (!etcd_.WaitForChange(keys_.Head(), "", from, options_.poll) && absl::Now() - waited < options_.poll / 2) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.poll), [this] { return stop_.load(); });
     }
@@ -322,9 +316,9 @@ void Replica::LeaseLoop() {
       auto lease = etcd_.LeaseGrant(options_.lease_ttl);
       if (lease.ok()) {
         etcdserverpb::TxnRequest txn;
-        *txn.add_compare() = Absent(Key("leader"));
-        *txn.add_success() = PutOp(Key("leader"), options_.node_id + " " + options_.advertise, lease->id);
-        *txn.add_failure() = RangeOp(Key("leader"));
+        *txn.add_compare() = Absent(keys_.Leader());
+        *txn.add_success() = PutOp(keys_.Leader(), options_.node_id + " " + options_.advertise, lease->id);
+        *txn.add_failure() = RangeOp(keys_.Leader());
         auto won = etcd_.Txn(txn);
         if (won.ok() && won->succeeded()) {
           // Leads only once it has applied everything appended before it.
@@ -366,19 +360,15 @@ void Replica::LeaseLoop() {
 
 absl::StatusOr<std::vector<MemberState>> Replica::Members() {
   etcdserverpb::RangeRequest request;
-  request.set_key(Key("members/"));
-  request.set_range_end(PrefixEnd(Key("members/")));
+  request.set_key(keys_.MembersPrefix());
+  request.set_range_end(PrefixEnd(keys_.MembersPrefix()));
   auto response = etcd_.Range(request);
   if (!response.ok()) return response.status();
   std::vector<MemberState> members;
   for (const auto& kv : response->kvs()) {
-    MemberState m;
-    m.node_id = kv.key().substr(Key("members/").size());
-    std::vector<std::string> parts = absl::StrSplit(kv.value(), absl::MaxSplits(' ', 2));
-    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &m.durable) || !absl::SimpleAtoi(parts[1], &m.applied))
-      return absl::DataLossError(absl::StrCat("the member key of ", m.node_id, " holds '", kv.value(), "'"));
-    m.address = parts[2];
-    members.push_back(std::move(m));
+    std::optional<MemberState> m = keys_.ParseMember(kv.key(), kv.value());
+    if (!m) return absl::DataLossError(absl::StrCat("the member key ", kv.key(), " holds '", kv.value(), "'"));
+    members.push_back(std::move(*m));
   }
   return members;
 }
@@ -389,15 +379,15 @@ absl::StatusOr<ClusterView> Replica::Describe() {
   ASSIGN_OR_RETURN(view.members, Members());
   // The first key and the count, without the values.
   etcdserverpb::RangeRequest log;
-  log.set_key(LogKey(0));
-  log.set_range_end(PrefixEnd(Key("log/")));
+  log.set_key(keys_.Log(0));
+  log.set_range_end(PrefixEnd(keys_.LogPrefix()));
   log.set_keys_only(true);
   log.set_limit(1);
   auto entries = etcd_.Range(log);
   if (!entries.ok()) return entries.status();
   view.log_entries = entries->count();
   if (entries->kvs_size() > 0) {
-    absl::SimpleAtoi(entries->kvs(0).key().substr(Key("log/").size()), &view.first);
+    view.first = keys_.ParseLog(entries->kvs(0).key()).value_or(0);
   } else {
     view.first = view.head + 1;  // nothing held: the next entry is the first
   }
@@ -458,8 +448,8 @@ absl::StatusOr<int64_t> Replica::TrimNow() {
   ASSIGN_OR_RETURN(int64_t keep_from, TrimPoint(head));
   // The first entry etcd holds: one key, in key order.
   etcdserverpb::RangeRequest first;
-  first.set_key(LogKey(0));
-  first.set_range_end(PrefixEnd(Key("log/")));
+  first.set_key(keys_.Log(0));
+  first.set_range_end(PrefixEnd(keys_.LogPrefix()));
   first.set_limit(1);
   first.set_keys_only(true);
   auto got = etcd_.Range(first);
@@ -467,13 +457,14 @@ absl::StatusOr<int64_t> Replica::TrimNow() {
   int64_t log_first = keep_from;
   if (!got->kvs().empty()) {
     const std::string& key = got->kvs(0).key();
-    if (!absl::SimpleAtoi(key.substr(Key("log/").size()), &log_first))
-      return absl::DataLossError(absl::StrCat("a log key reads '", key, "'"));
+    std::optional<int64_t> position = keys_.ParseLog(key);
+    if (!position) return absl::DataLossError(absl::StrCat("a log key reads '", key, "'"));
+    log_first = *position;
   }
   if (log_first < keep_from) {
     etcdserverpb::DeleteRangeRequest drop;
-    drop.set_key(LogKey(log_first));
-    drop.set_range_end(LogKey(keep_from));
+    drop.set_key(keys_.Log(log_first));
+    drop.set_range_end(keys_.Log(keep_from));
     auto dropped = etcd_.DeleteRange(drop);
     if (!dropped.ok()) return dropped.status();
     // The history of the deleted keys (and of every head update before) goes too; watches
@@ -509,8 +500,8 @@ void Replica::MemberLoop() {
     if (member_lease_ != 0) {
       const ReplicaState now = State();
       etcdserverpb::PutRequest put;
-      put.set_key(Key("members/" + options_.node_id));
-      put.set_value(absl::StrCat(now.durable, " ", now.applied, " ", options_.advertise));
+      put.set_key(keys_.Member(options_.node_id));
+      put.set_value(MemberValue(now.durable, now.applied, options_.advertise));
       put.set_lease(member_lease_);
       etcd_.Put(put).IgnoreError();  // tried again next turn
     }
@@ -530,9 +521,9 @@ void Replica::MemberLoop() {
 absl::Status Replica::Append(const storage::LogEntry& entry) {
   const std::string bytes = storage::SerializeDeterministic(entry);
   etcdserverpb::TxnRequest txn;
-  *txn.add_compare() = ValueIs(Key("head"), absl::StrCat(entry.position() - 1));
-  *txn.add_success() = PutOp(LogKey(entry.position()), bytes);
-  *txn.add_success() = PutOp(Key("head"), absl::StrCat(entry.position()));
+  *txn.add_compare() = ValueIs(keys_.Head(), absl::StrCat(entry.position() - 1));
+  *txn.add_success() = PutOp(keys_.Log(entry.position()), bytes);
+  *txn.add_success() = PutOp(keys_.Head(), absl::StrCat(entry.position()));
   auto done = etcd_.Txn(txn);
   if (done.ok()) {
     if (done->succeeded()) return absl::OkStatus();
@@ -543,7 +534,7 @@ absl::Status Replica::Append(const storage::LogEntry& entry) {
   // The outcome is unknown: the Txn may still be applied. Read back what the log holds.
   for (int attempt = 0; attempt < 10 && !stop_.load(); ++attempt) {
     etcdserverpb::RangeRequest get;
-    get.set_key(LogKey(entry.position()));
+    get.set_key(keys_.Log(entry.position()));
     auto got = etcd_.Range(get);
     if (got.ok()) {
       if (got->kvs().empty()) {

@@ -44,6 +44,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cluster/cluster_keys.h"
 #include "cluster/committer.h"
 #include "cluster/etcd_client.h"
 #include "cluster/read_barrier.h"
@@ -79,12 +80,6 @@ struct ReplicaOptions {
   absl::Duration trim_every = absl::Seconds(10);
   int64_t retain_entries = 1000;
   absl::Duration retain_age = absl::Minutes(5);
-};
-
-// One registered member, as its members/ key says.
-struct MemberState {
-  std::string node_id, address;
-  int64_t durable = 0, applied = 0;
 };
 
 struct ReplicaState {
@@ -166,8 +161,6 @@ class Replica : public Committer, public ReadBarrier {
 
  private:
   Replica(storage::Store* store, ReplicaOptions options);
-  std::string Key(const std::string& name) const { return prefix_ + name; }
-  std::string LogKey(int64_t position) const;
   // The head; `etcd_revision`, when given, gets the etcd revision it was read at.
   absl::StatusOr<int64_t> ReadHead(int64_t* etcd_revision = nullptr);
   // Applies entries up to `head` (at most fetch_batch per read); stops at the first error.
@@ -183,7 +176,7 @@ class Replica : public Committer, public ReadBarrier {
 
   storage::Store* store_;
   ReplicaOptions options_;
-  std::string prefix_;
+  ClusterKeys keys_;
   EtcdClient etcd_;
   std::atomic<bool> stop_{false};
   std::mutex commit_mu_;  // one Commit at a time, and no following while it runs
