@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   }
   NeighborQuery q;
   q.entity_id = ds.entities[ds.rows.front().subject].id;
-  auto hits = (*store)->Neighbors(q, revision, 1000);
+  auto hits = (*store)->Neighbors(q, revision, "", 1000);
   auto last = (*store)->GetRelation("r" + std::to_string(ds.rows.size()), revision);
   if (!hits.ok() || hits->hits.empty() || !last.ok() || !last->has_value()) {
     std::cerr << "reads after the bulk load found nothing\n";

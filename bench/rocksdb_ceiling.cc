@@ -24,6 +24,7 @@
 #include <set>
 
 #include "bench/icews.h"
+#include "storage/index_entries.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_options.h"
 #include "storage/name_folding.h"
@@ -114,12 +115,11 @@ int main(int argc, char** argv) {
       r.set_revision(rev);
       r.set_recorded_at_micros(now);
       const TimeBounds b = *BoundsOf(r.valid());
-      const std::string value = EncodeIndexValue({kOpen, b, r.status()});
       wb.Put(cf(Cf::kRelations), key::Version(r.id(), rev), r.SerializeAsString());
-      wb.Put(cf(Cf::kOut), key::Out(r.subject(), r.predicate(), b.s_lo, r.id(), rev), value);
-      wb.Put(cf(Cf::kIn), key::In(r.object_id(), r.predicate(), b.s_lo, r.id(), rev), value);
-      wb.Put(cf(Cf::kByPredicate), key::ByPredicate(r.predicate(), b.s_lo, r.id(), rev), value);
-      wb.Put(cf(Cf::kByTime), key::ByTime(b.s_lo, r.id(), rev), value);
+      // The four index entries, in the store's own byte form (keys and covering values).
+      ForEachIndexEntry(r, b, rev, kOpen, [&](Cf family, const std::string& k, const std::string& v) {
+        wb.Put(cf(family), k, v);
+      });
       auto* entry = change.add_changes();
       entry->set_kind(ChangeEntry::RELATION_PUT);
       entry->set_id(r.id());

@@ -37,7 +37,7 @@ absl::StatusOr<std::map<std::string, storage::RelationRecord>> HoldingIn(
     q.predicates = scope.predicates;
     q.statuses = statuses;
     q.window = window;
-    ASSIGN_OR_RETURN(storage::NeighborPage page, store.Neighbors(q, rev, cap));
+    ASSIGN_OR_RETURN(storage::NeighborPage page, store.Neighbors(q, rev, "", cap));
     *truncated = *truncated || page.truncated;
     for (auto& hit : page.hits) keep(std::move(hit.relation));
     return out;

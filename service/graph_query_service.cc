@@ -101,9 +101,11 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
     storage::QueryBudget budget = BudgetOf(limits_, ctx);
     ASSIGN_OR_RETURN(budget.max_fan_out, Bounded("max_fan_out", request->max_fan_out(), limits_.max_fan_out, limits_.max_fan_out));
     ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
+    ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     std::vector<std::string> starts(request->start_ids().begin(), request->start_ids().end());
-    ASSIGN_OR_RETURN(storage::TraverseResult found, storage::Traverse(*store, rev, starts, depth, filter, budget));
+    ASSIGN_OR_RETURN(storage::TraverseResult found,
+                     storage::Traverse(*store, rev, starts, depth, filter, budget, view));
     for (size_t i = 0; i < found.entities.size(); ++i) {
       *response->add_entities() = ToApi(found.entities[i]);
       response->add_depths(found.depths[i]);

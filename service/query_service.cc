@@ -10,6 +10,7 @@
 #include "service/record_convert.h"
 #include "service/request_validation.h"
 #include "service/write_path.h"
+#include "storage/index_summary.h"
 #include "storage/status_macros.h"
 
 namespace annals::service {
@@ -24,10 +25,12 @@ void ReportRevision(grpc::CallbackServerContext* ctx, int64_t rev) {
   ctx->AddTrailingMetadata(kRevisionTrailer, std::to_string(rev));
 }
 
-// What a page token must match of its request: everything but the paging itself and how
-// fresh the replica must be (a listing may go on from another replica, or with another mode).
+// What a page token must match of its request: everything but the paging itself (and
+// Neighbors' `limit`, the old name of page_size), how fresh the replica must be (a listing
+// may go on from another replica, or with another mode), and the view (it changes what is
+// said of each item, not which items or their order).
 std::string PagedRequestDigest(const google::protobuf::Message& request) {
-  return Fingerprint(request, {"page_token", "page_size", "consistency"});
+  return Fingerprint(request, {"page_token", "page_size", "limit", "consistency", "view"});
 }
 
 // The revision a paged read answers at: the token's when continuing (waited for, like
@@ -137,6 +140,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetRelation(grpc::CallbackServerCont
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     RETURN_IF_ERROR(CheckId("id", request->id()));
+    ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(auto relation, store->GetRelation(request->id(), rev));
     if (!relation)
@@ -144,6 +148,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetRelation(grpc::CallbackServerCont
     if (relation->retracted() && !request->show_retracted())
       return absl::NotFoundError(absl::StrCat("id: relation '", request->id(), "' was retracted at revision ",
                                               relation->revision(), " (show_retracted returns it)"));
+    if (view == storage::View::kBasic) storage::ToBasic(&*relation);
     *response = ToApi(*relation);
     ReportRevision(ctx, rev);
     return absl::OkStatus();
@@ -199,8 +204,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerCo
     ASSIGN_OR_RETURN(filter.statuses, StatusFilter("statuses", request->statuses()));
     ASSIGN_OR_RETURN(filter.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
+    ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
-    ASSIGN_OR_RETURN(storage::RelationPage found, store->ListRelations(filter, page.revision, page.cursor, size));
+    ASSIGN_OR_RETURN(storage::RelationPage found, store->ListRelations(filter, page.revision, page.cursor, size, view));
     for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
     response->set_revision(page.revision);
@@ -235,9 +241,16 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     }
     ASSIGN_OR_RETURN(query.statuses, StatusFilter("statuses", request->statuses()));
     ASSIGN_OR_RETURN(query.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
-    ASSIGN_OR_RETURN(int limit, PageSize("limit", request->limit(), kDefaultNeighbors));
-    ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
-    ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, limit));
+    if (request->limit() != 0 && request->page_size() != 0 && request->limit() != request->page_size())
+      return absl::InvalidArgumentError(absl::StrCat("limit: the old name of page_size; ", request->limit(),
+                                                     " disagrees with page_size ", request->page_size()));
+    ASSIGN_OR_RETURN(int size, request->page_size() != 0
+                                   ? PageSize("page_size", request->page_size(), kDefaultNeighbors)
+                                   : PageSize("limit", request->limit(), kDefaultNeighbors));
+    ASSIGN_OR_RETURN(query.view, ViewOf("view", request->view()));
+    ASSIGN_OR_RETURN(PageToken token, StartPage(*slot_, *ctx, *request));
+    const int64_t rev = token.revision;
+    ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, token.cursor, size));
     // The entity itself and each neighbour entity, each once, in one pass over the store
     // (one iterator: creating it cost as much as a seek). The entity's own existence is
     // checked here too, after the scan: at a fixed revision the order does not matter.
@@ -253,10 +266,19 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(auto loaded, store->GetEntities(others, rev));
     if (!loaded[0])
       return absl::NotFoundError(absl::StrCat("entity_id: entity '", query.entity_id, "' does not exist at revision ", rev));
+    // BASIC: the other end's id, label and kind only.
+    auto entity_in_view = [&](const storage::EntityRecord& e) {
+      if (query.view == storage::View::kFull) return ToApi(e);
+      v1::Entity out;
+      out.set_id(e.id());
+      out.set_label(e.label());
+      out.set_kind(e.kind());
+      return out;
+    };
     std::vector<v1::Entity> entities(loaded.size());
     for (size_t i = 1; i < loaded.size(); ++i)
-      if (loaded[i]) entities[i] = ToApi(*loaded[i]);
-    if (self_is_neighbor) entities[0] = ToApi(*loaded[0]);
+      if (loaded[i]) entities[i] = entity_in_view(*loaded[i]);
+    if (self_is_neighbor) entities[0] = entity_in_view(*loaded[0]);
     for (const auto& hit : page.hits) {
       auto* n = response->add_neighbors();
       *n->mutable_relation() = ToApi(hit.relation);
@@ -265,6 +287,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
       if (other.empty()) continue;  // a literal-valued relation has no entity at its far end
       *n->mutable_neighbor() = entities[slot_of.at(other)];
     }
+    response->set_next_page_token(NextPageToken(*request, rev, page.next_cursor));
     response->set_revision(rev);
     response->set_truncated(page.truncated);
     ReportRevision(ctx, rev);

@@ -196,6 +196,16 @@ absl::StatusOr<std::vector<int>> StatusFilter(std::string_view field,
   return out;
 }
 
+absl::StatusOr<storage::View> ViewOf(std::string_view field, v1::RelationView view) {
+  switch (view) {
+    case v1::RELATION_VIEW_UNSPECIFIED:
+    case v1::FULL: return storage::View::kFull;
+    case v1::BASIC: return storage::View::kBasic;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": unknown view ", static_cast<int>(view)));
+  }
+}
+
 absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view field,
                                                               const v1::Window* window) {
   if (window == nullptr) return std::optional<storage::DayWindow>();

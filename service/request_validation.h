@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "annals/v1/query.pb.h"
 #include "annals/v1/types.pb.h"
 #include "storage/store.h"
 #include "storage/valid_time.h"
@@ -63,6 +64,8 @@ absl::StatusOr<int> PageSize(std::string_view field, int32_t requested, int defa
 // The status filter of a read: known enum values only.
 absl::StatusOr<std::vector<int>> StatusFilter(std::string_view field,
                                               const google::protobuf::RepeatedField<int>& statuses);
+// A relation view (AIP-157): unset means FULL.
+absl::StatusOr<storage::View> ViewOf(std::string_view field, v1::RelationView view);
 // A window in days, or nullopt when the request has none.
 absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view field,
                                                               const v1::Window* window);

@@ -417,15 +417,19 @@ class BulkLoader::Impl {
   std::function<absl::Status(std::string_view)> KeyObserver(Cf family, std::string* named, std::string* relation_ids) {
     if (family == Cf::kRelations)
       return [relation_ids, last = std::string_view()](std::string_view k) mutable -> absl::Status {
-        const std::string_view id = k.substr(0, k.size() - 9);  // id 00 | ~rev(8)
+        const auto version = key::ParseVersion(k);
+        if (!version) return absl::InternalError("bulk load: built a malformed relations key");
+        const std::string_view id = version->id;
         if (id == last) return RelationGivenTwice(id);
         last = id;  // the key stays in the buffer until the file is written
         relation_ids->append(id.data(), id.size()).push_back('\0');
         return absl::OkStatus();
       };
     if (family == Cf::kOut || family == Cf::kIn || family == Cf::kByDocument)
-      return [named, last = std::string_view()](std::string_view k) mutable -> absl::Status {
-        const std::string_view id = k.substr(0, k.find('\0'));
+      return [family, named, last = std::string_view()](std::string_view k) mutable -> absl::Status {
+        const auto entry = key::ParseRelationIndex(family, k);
+        if (!entry) return absl::InternalError(absl::StrCat("bulk load: built a malformed ", CfName(family), " key"));
+        const std::string_view id = family == Cf::kByDocument ? entry->document : entry->entity;
         if (id != last) named->append(id.data(), id.size()).push_back('\0');
         last = id;
         return absl::OkStatus();

@@ -26,8 +26,8 @@ struct Edge {
 // The relations at each entity, loaded once per query, in relation-id order.
 class Adjacency {
  public:
-  Adjacency(Store& store, int64_t rev, const EdgeFilter& filter, int fan_out)
-      : store_(store), rev_(rev), filter_(filter), fan_out_(fan_out) {}
+  Adjacency(Store& store, int64_t rev, const EdgeFilter& filter, int fan_out, View view = View::kFull)
+      : store_(store), rev_(rev), filter_(filter), fan_out_(fan_out), view_(view) {}
 
   // The edges at `entity` that the filter allows to walk away from it.
   absl::StatusOr<const std::vector<Edge>*> From(const std::string& entity) {
@@ -69,7 +69,8 @@ class Adjacency {
     q.predicates = filter_.predicates;
     q.statuses = filter_.statuses;
     q.window = filter_.window;
-    ASSIGN_OR_RETURN(NeighborPage page, store_.Neighbors(q, rev_, fan_out_));
+    q.view = view_;
+    ASSIGN_OR_RETURN(NeighborPage page, store_.Neighbors(q, rev_, "", fan_out_));
     if (page.truncated) truncated_at_.push_back(entity);
     cached = std::make_unique<std::vector<Edge>>();
     for (auto& hit : page.hits) {
@@ -95,6 +96,7 @@ class Adjacency {
   int64_t rev_;
   EdgeFilter filter_;
   int fan_out_;
+  View view_;
   absl::flat_hash_map<std::string, std::unique_ptr<std::vector<Edge>>> all_, from_, into_;
   std::vector<std::string> truncated_at_;
   int64_t loaded_ = 0;
@@ -116,9 +118,10 @@ void StopAt(Stop* stop, std::string bound, std::string hint) {
 }  // namespace
 
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
-                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget) {
+                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget,
+                                        View view) {
   TraverseResult out;
-  Adjacency adjacency(store, rev, filter, budget.max_fan_out);
+  Adjacency adjacency(store, rev, filter, budget.max_fan_out, view);
   absl::flat_hash_map<std::string, int> depth_of;
   absl::flat_hash_set<std::string> relations_seen;
   std::deque<std::string> queue;

@@ -42,10 +42,11 @@ struct TraverseResult {
   Stop stop;
 };
 
-// Breadth-first from `starts` up to `max_depth` hops. NOT_FOUND when a start entity does
+// Breadth-first from `starts` up to `max_depth` hops; relations in `view`. NOT_FOUND when a start entity does
 // not exist at `rev`.
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
-                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget);
+                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget,
+                                        View view = View::kFull);
 
 struct PathStepResult {
   RelationRecord relation;

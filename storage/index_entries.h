@@ -1,5 +1,6 @@
 // What every writer of the store must agree on: the byte form that decides "unchanged",
-// the index keys of a relation version, and the name terms of an entity version. Shared
+// the index entries of a relation version (and their decoder, for the readers), and the
+// name terms of an entity version. Shared
 // by the committer (store_commit.cc) and the bulk loader (bulk_load.cc). verify.cc derives
 // the same keys on its own on purpose, so a mistake here cannot hide from it.
 #pragma once
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/index_summary.h"
 #include "storage/key_codec.h"
 #include "storage/name_folding.h"
 #include "storage/record.pb.h"
@@ -47,17 +49,23 @@ std::string Canonical(Record record) {
   return SerializeDeterministic(record);
 }
 
-// Calls visit(family, key) for every index key of one relation version (key_codec.h).
+// Calls visit(family, key, value) for every index entry of one relation version written at
+// `rev`, closed at `rev_removed` (kOpen while current). key_codec.h draws the layout.
 template <typename Visit>
-void ForEachIndexKey(const RelationRecord& r, const TimeBounds& b, int64_t rev, Visit&& visit) {
-  visit(Cf::kOut, key::Out(r.subject(), r.predicate(), b.s_lo, r.id(), rev));
+void ForEachIndexEntry(const RelationRecord& r, const TimeBounds& b, int64_t rev, int64_t rev_removed,
+                       Visit&& visit) {
+  auto emit = [&](Cf family, const std::string& k) {
+    const std::string summary = SerializeDeterministic(SummaryFor(family, r));
+    visit(family, k, EncodeIndexValue({rev_removed, b, r.status(), summary}));
+  };
+  emit(Cf::kOut, key::Out(r.subject(), r.predicate(), b, r.id(), rev));
   if (r.object_case() == RelationRecord::kObjectId)
-    visit(Cf::kIn, key::In(r.object_id(), r.predicate(), b.s_lo, r.id(), rev));
-  visit(Cf::kByPredicate, key::ByPredicate(r.predicate(), b.s_lo, r.id(), rev));
-  visit(Cf::kByTime, key::ByTime(b.s_lo, r.id(), rev));
+    emit(Cf::kIn, key::In(r.object_id(), r.predicate(), b, r.id(), rev));
+  emit(Cf::kByPredicate, key::ByPredicate(r.predicate(), b, r.id(), rev));
+  emit(Cf::kByTime, key::ByTime(b, r.id(), rev));
   std::set<std::string_view> documents;
   for (const auto& source : r.sources()) documents.insert(source.document_id());
-  for (auto doc : documents) visit(Cf::kByDocument, key::ByDocument(doc, r.id(), rev));
+  for (auto doc : documents) emit(Cf::kByDocument, key::ByDocument(doc, r.id(), rev));
 }
 
 // The name terms of one entity version, each once.

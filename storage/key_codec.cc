@@ -2,25 +2,17 @@
 
 namespace annals::storage {
 
-const char* CfName(Cf cf) {
-  switch (cf) {
-    case Cf::kDefault: return "default";
-    case Cf::kMeta: return "meta";
-    case Cf::kEntities: return "entities";
-    case Cf::kDocuments: return "documents";
-    case Cf::kRelations: return "relations";
-    case Cf::kOut: return "out";
-    case Cf::kIn: return "in";
-    case Cf::kByPredicate: return "by_predicate";
-    case Cf::kByTime: return "by_time";
-    case Cf::kByDocument: return "by_document";
-    case Cf::kNames: return "names";
-    case Cf::kChanges: return "changes";
-    case Cf::kRequests: return "requests";
-    case Cf::kLog: return "log";
-    case Cf::kCount: break;
-  }
-  return "?";
+int TierOf(const TimeBounds& b) {
+  if (b.s_lo == kMinusInfinity || b.e_hi == kPlusInfinity) return kTierCount - 1;
+  const int64_t span = b.e_hi - b.s_lo;  // both finite: far from overflow (kMaxAbsYear)
+  int tier = 0;
+  while (tier < kTierCount - 1 && span > kTierReach[tier]) ++tier;
+  return tier;
+}
+
+int64_t TierScanStart(int tier, int64_t w_lo) {
+  if (tier >= kTierCount - 1 || w_lo == kMinusInfinity) return kMinusInfinity;
+  return w_lo - kTierReach[tier];  // w_lo is a day of a finite year: no overflow
 }
 
 namespace key {
@@ -70,6 +62,13 @@ int64_t VersionRevision(std::string_view key) {
   return static_cast<int64_t>(~ReadU64(key.substr(key.size() - 8)));
 }
 
+std::optional<VersionKey> ParseVersion(std::string_view key) {
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return std::nullopt;
+  const std::string_view id = key.substr(0, key.size() - 9);
+  if (id.find('\0') != std::string_view::npos) return std::nullopt;
+  return VersionKey{id, VersionRevision(key)};
+}
+
 namespace {
 // Every key builder reserves its exact size first: growing a key by appends reallocated it
 // up to three times (a tenth of the bulk loader's worker thread, profiled).
@@ -78,38 +77,43 @@ void AppendTail(std::string* k, std::string_view rel_id, int64_t rev) {
   AppendId(k, rel_id);
   AppendU64(k, static_cast<uint64_t>(rev));
 }
+void AppendTiered(std::string* k, const TimeBounds& b) {
+  k->push_back(static_cast<char>(TierOf(b)));
+  AppendDay(k, b.s_lo);
+}
+constexpr size_t kTiered = 1 + 8;  // tier(1) | s_lo(8)
 }  // namespace
 
-std::string Out(std::string_view subject, std::string_view predicate, int64_t s_lo,
+std::string Out(std::string_view subject, std::string_view predicate, const TimeBounds& b,
                 std::string_view rel_id, int64_t rev) {
   std::string k;
-  k.reserve(subject.size() + 1 + predicate.size() + 1 + 8 + rel_id.size() + kTail);
+  k.reserve(subject.size() + 1 + predicate.size() + 1 + kTiered + rel_id.size() + kTail);
   AppendId(&k, subject);
   AppendId(&k, predicate);
-  AppendDay(&k, s_lo);
+  AppendTiered(&k, b);
   AppendTail(&k, rel_id, rev);
   return k;
 }
 
-std::string In(std::string_view object, std::string_view predicate, int64_t s_lo,
+std::string In(std::string_view object, std::string_view predicate, const TimeBounds& b,
                std::string_view rel_id, int64_t rev) {
-  return Out(object, predicate, s_lo, rel_id, rev);  // same shape, other family
+  return Out(object, predicate, b, rel_id, rev);  // same shape, other family
 }
 
-std::string ByPredicate(std::string_view predicate, int64_t s_lo, std::string_view rel_id,
+std::string ByPredicate(std::string_view predicate, const TimeBounds& b, std::string_view rel_id,
                         int64_t rev) {
   std::string k;
-  k.reserve(predicate.size() + 1 + 8 + rel_id.size() + kTail);
+  k.reserve(predicate.size() + 1 + kTiered + rel_id.size() + kTail);
   AppendId(&k, predicate);
-  AppendDay(&k, s_lo);
+  AppendTiered(&k, b);
   AppendTail(&k, rel_id, rev);
   return k;
 }
 
-std::string ByTime(int64_t s_lo, std::string_view rel_id, int64_t rev) {
+std::string ByTime(const TimeBounds& b, std::string_view rel_id, int64_t rev) {
   std::string k;
-  k.reserve(8 + rel_id.size() + kTail);
-  AppendDay(&k, s_lo);
+  k.reserve(kTiered + rel_id.size() + kTail);
+  AppendTiered(&k, b);
   AppendTail(&k, rel_id, rev);
   return k;
 }
@@ -119,6 +123,64 @@ std::string ByDocument(std::string_view document_id, std::string_view rel_id, in
   k.reserve(document_id.size() + 1 + rel_id.size() + kTail);
   AppendId(&k, document_id);
   AppendTail(&k, rel_id, rev);
+  return k;
+}
+
+namespace {
+// Takes the 00-terminated field at the front of `rest`; false when there is none.
+bool TakeId(std::string_view* rest, std::string_view* id) {
+  const size_t end = rest->find('\0');
+  if (end == std::string_view::npos) return false;
+  *id = rest->substr(0, end);
+  rest->remove_prefix(end + 1);
+  return true;
+}
+// The tail `rel_id 00 | rev(8)`, which must be all of `rest`.
+bool TakeTail(std::string_view rest, std::string_view* id, int64_t* rev) {
+  if (rest.size() < kTail || rest[rest.size() - kTail] != '\0') return false;
+  *id = rest.substr(0, rest.size() - kTail);
+  if (id->find('\0') != std::string_view::npos) return false;
+  *rev = static_cast<int64_t>(ReadU64(rest.substr(rest.size() - 8)));
+  return true;
+}
+}  // namespace
+
+std::optional<RelationIndexKey> ParseRelationIndex(Cf cf, std::string_view key) {
+  RelationIndexKey out;
+  std::string_view rest = key;
+  switch (cf) {
+    case Cf::kOut:
+    case Cf::kIn:
+      if (!TakeId(&rest, &out.entity) || !TakeId(&rest, &out.predicate)) return std::nullopt;
+      break;
+    case Cf::kByPredicate:
+      if (!TakeId(&rest, &out.predicate)) return std::nullopt;
+      break;
+    case Cf::kByTime: break;
+    case Cf::kByDocument:
+      if (!TakeId(&rest, &out.document) || !TakeTail(rest, &out.rel_id, &out.rev)) return std::nullopt;
+      return out;
+    default: return std::nullopt;
+  }
+  if (rest.size() < kTiered) return std::nullopt;
+  out.tier = static_cast<uint8_t>(rest[0]);
+  if (out.tier >= kTierCount) return std::nullopt;
+  out.s_lo = ReadDay(rest.substr(1));
+  out.group = key.substr(0, key.size() - rest.size() + 1);
+  rest.remove_prefix(kTiered);
+  if (!TakeTail(rest, &out.rel_id, &out.rev)) return std::nullopt;
+  return out;
+}
+
+std::string GroupAt(std::string_view group, int64_t s_lo) {
+  std::string k(group);
+  AppendDay(&k, s_lo);
+  return k;
+}
+
+std::string TierPrefix(std::string_view prefix, int tier) {
+  std::string k(prefix);
+  k.push_back(static_cast<char>(tier));
   return k;
 }
 
@@ -152,31 +214,11 @@ std::optional<LogKey> ParseLog(std::string_view key) {
   return out;
 }
 
-std::optional<IndexTail> ParseTail(Cf cf, std::string_view key) {
-  // How many 00-terminated strings, and whether an 8-byte day, come before the tail.
-  int strings = 0;
-  bool has_day = true;
-  switch (cf) {
-    case Cf::kOut:
-    case Cf::kIn: strings = 2; break;
-    case Cf::kByPredicate: strings = 1; break;
-    case Cf::kByTime: strings = 0; break;
-    case Cf::kByDocument:
-    case Cf::kNames: strings = 1; has_day = false; break;
-    default: return std::nullopt;
-  }
-  size_t pos = 0;
-  for (int i = 0; i < strings; ++i) {
-    pos = key.find('\0', pos);
-    if (pos == std::string_view::npos) return std::nullopt;
-    ++pos;
-  }
-  if (has_day) pos += 8;
-  if (key.size() < pos + 9 || key[key.size() - 9] != '\0') return std::nullopt;
-  IndexTail tail;
-  tail.id = key.substr(pos, key.size() - 9 - pos);
-  tail.rev = static_cast<int64_t>(ReadU64(key.substr(key.size() - 8)));
-  return tail;
+std::optional<NameKey> ParseName(std::string_view key) {
+  NameKey out;
+  std::string_view rest = key;
+  if (!TakeId(&rest, &out.term) || !TakeTail(rest, &out.entity_id, &out.rev)) return std::nullopt;
+  return out;
 }
 
 std::string PrefixEnd(std::string_view prefix) {
@@ -195,18 +237,19 @@ std::string PrefixEnd(std::string_view prefix) {
 
 std::string EncodeIndexValue(const IndexValue& v) {
   std::string out;
-  out.reserve(41);
+  out.reserve(kIndexValueFixedBytes + v.summary.size());
   key::AppendU64(&out, static_cast<uint64_t>(v.rev_removed));
   key::AppendDay(&out, v.bounds.s_lo);
   key::AppendDay(&out, v.bounds.s_hi);
   key::AppendDay(&out, v.bounds.e_lo);
   key::AppendDay(&out, v.bounds.e_hi);
   out.push_back(static_cast<char>(v.status));
+  out.append(v.summary);
   return out;
 }
 
 std::optional<IndexValue> DecodeIndexValue(std::string_view bytes) {
-  if (bytes.size() != 41) return std::nullopt;
+  if (bytes.size() < kIndexValueFixedBytes) return std::nullopt;
   IndexValue v;
   v.rev_removed = static_cast<int64_t>(key::ReadU64(bytes));
   v.bounds.s_lo = key::ReadDay(bytes.substr(8));
@@ -214,6 +257,7 @@ std::optional<IndexValue> DecodeIndexValue(std::string_view bytes) {
   v.bounds.e_lo = key::ReadDay(bytes.substr(24));
   v.bounds.e_hi = key::ReadDay(bytes.substr(32));
   v.status = static_cast<uint8_t>(bytes[40]);
+  v.summary = bytes.substr(kIndexValueFixedBytes);
   return v;
 }
 

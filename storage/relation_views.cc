@@ -90,7 +90,7 @@ absl::StatusOr<RelationSet> RelationsOf(Store& store, int64_t rev, const std::st
     q.predicates = filter.predicates;
     q.statuses = filter.statuses;
     q.window = filter.window;
-    ASSIGN_OR_RETURN(NeighborPage page, store.Neighbors(q, rev, budget.max_results));
+    ASSIGN_OR_RETURN(NeighborPage page, store.Neighbors(q, rev, "", budget.max_results));
     std::set<std::string> seen;  // a relation from the entity to itself comes twice
     for (auto& hit : page.hits)
       if (seen.insert(hit.relation.id()).second) out.relations.push_back(std::move(hit.relation));

@@ -42,10 +42,6 @@ class EntityPrefix : public rocksdb::SliceTransform {
   }
 };
 
-bool IsVersionFamily(Cf family) {
-  return family == Cf::kEntities || family == Cf::kDocuments || family == Cf::kRelations;
-}
-
 }  // namespace
 
 rocksdb::ReadOptions TotalOrderRead() {
@@ -101,11 +97,10 @@ RocksSetup RocksSetupFor(const StoreOptions& options) {
   edge_options.prefix_extractor = std::make_shared<EntityPrefix>();
   edge_options.memtable_prefix_bloom_size_ratio = 0.05;
   for (int i = 0; i < static_cast<int>(Cf::kCount); ++i) {
-    const Cf family = static_cast<Cf>(i);
-    const bool edges = family == Cf::kOut || family == Cf::kIn;
-    setup.families.emplace_back(CfName(family), IsVersionFamily(family) ? version_options
-                                                : edges                  ? edge_options
-                                                                         : cf_options);
+    const CfInfo& info = InfoOf(static_cast<Cf>(i));
+    setup.families.emplace_back(info.name, info.kind == CfKind::kVersions ? version_options
+                                           : info.kind == CfKind::kEdges  ? edge_options
+                                                                          : cf_options);
   }
   return setup;
 }

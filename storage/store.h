@@ -117,6 +117,11 @@ struct PreparedCommit {
   CommitResult result;
 };
 
+// How much of each relation a scan returns (AIP-157). kBasic: what the index entries hold
+// (id, ends, predicate, valid range, status, revision), read without any record; kFull:
+// the record as stored.
+enum class View { kBasic, kFull };
+
 // Filters of ListRelations; each non-empty one must match.
 struct RelationFilter {
   std::string subject, predicate, object_id, document_id;
@@ -132,9 +137,10 @@ struct RelationPage {
 struct NeighborQuery {
   std::string entity_id;
   bool outgoing = true, incoming = true;
-  std::vector<std::string> predicates;  // empty = all
+  std::vector<std::string> predicates;  // empty = all; else scanned in this order
   std::vector<int> statuses;
   std::optional<DayWindow> window;
+  View view = View::kFull;
 };
 
 struct NeighborHit {
@@ -144,7 +150,8 @@ struct NeighborHit {
 
 struct NeighborPage {
   std::vector<NeighborHit> hits;
-  bool truncated = false;
+  bool truncated = false;   // more hits exist: next_cursor continues after these
+  std::string next_cursor;  // empty at the end
 };
 
 struct EntityPage {
@@ -252,12 +259,17 @@ class Store {
   absl::StatusOr<std::vector<std::optional<EntityRecord>>> GetEntities(const std::vector<std::string>& ids,
                                                                        int64_t rev);
 
-  // Relations visible at `rev` matching `filter`, in index order, after `cursor`.
+  // Relations visible at `rev` matching `filter`, in index order (key_codec.h: within the
+  // index chosen, by duration tier, then start), after `cursor`.
   absl::StatusOr<RelationPage> ListRelations(const RelationFilter& filter, int64_t rev,
-                                             std::string_view cursor, int limit);
+                                             std::string_view cursor, int limit,
+                                             View view = View::kFull);
 
-  // Relations touching an entity at `rev`, outgoing first; at most `limit`.
-  absl::StatusOr<NeighborPage> Neighbors(const NeighborQuery& query, int64_t rev, int limit);
+  // Relations touching an entity at `rev`, after `cursor`, at most `limit`: outgoing first,
+  // then incoming; within each, by predicate (in byte order, or in the order the query lists
+  // them), then duration tier, then start.
+  absl::StatusOr<NeighborPage> Neighbors(const NeighborQuery& query, int64_t rev, std::string_view cursor,
+                                         int limit);
 
   // Entities with a name term starting with the folded `query` (all when empty), each once.
   absl::StatusOr<EntityPage> SearchEntities(std::string_view query, std::string_view kind,
@@ -375,6 +387,8 @@ class Store {
   absl::Status PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon, int64_t* new_log_start);
   // Format 1 to 2 (store_upgrade.cc): the log family, rebuilt from the change log.
   absl::Status UpgradeFromFormat1Locked();
+  // Format 2 to 3 (store_upgrade.cc): every relation index entry rebuilt in today's layout.
+  absl::Status UpgradeIndexesLocked();
   template <typename Record>
   absl::Status RewriteDeterministic(Cf family, rocksdb::WriteBatch& wb);
 
@@ -392,11 +406,13 @@ class Store {
   // exist (DATA_LOSS otherwise).
   absl::Status LoadExactMany(Cf family, const std::vector<std::string>& keys,
                              const std::vector<google::protobuf::Message*>& out);
-  // Walks one index family from `from` (inclusive) to `until` (exclusive), calling
-  // `visit(key, tail, value)` for the entries visible at `rev` until it returns false.
+  // Walks one relation index family from `from` (inclusive) to `until` (exclusive; empty:
+  // the end), calling `visit(key, parsed key, value)` for the entries visible at `rev` that
+  // can overlap `window`, until it returns false. In a tiered family it reads only the
+  // slice of each tier the window can reach (key_codec.h), seeking over the rest.
   template <typename Visit>
-  absl::Status ScanIndex(Cf family, const std::string& from, const std::string& until,
-                         int64_t rev, Visit&& visit);
+  absl::Status ScanRelationIndex(Cf family, const std::string& from, const std::string& until,
+                                 const std::optional<DayWindow>& window, int64_t rev, Visit&& visit);
 
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;

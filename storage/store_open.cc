@@ -24,9 +24,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     return s;
   store->db_.reset(db);
 
-  // Format version: written on creation, checked on every open, upgraded from 1.
+  // Format version: written on creation, checked on every open, upgraded when older.
   std::string value;
-  bool upgrade = false;
+  uint64_t format = kFormatVersion;
   rocksdb::Status got = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), "format", &value);
   if (got.IsNotFound()) {
     // A new database, or one of format 1 written before meta "format" was synced? Format 1
@@ -41,8 +41,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     return FromRocks(got);
   } else if (value.size() != 8) {
     return absl::FailedPreconditionError(absl::StrCat(path, " holds Annals data with an unreadable format version"));
-  } else if (key::ReadU64(value) == 1) {
-    upgrade = true;
+  } else if (key::ReadU64(value) >= 1 && key::ReadU64(value) < kFormatVersion) {
+    format = key::ReadU64(value);
   } else if (key::ReadU64(value) != kFormatVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, " holds Annals data of format ", key::ReadU64(value), ", newer than this build's format ",
@@ -72,9 +72,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
-  if (upgrade) {
+  if (format < kFormatVersion) {  // store_upgrade.cc, one format at a time
     std::lock_guard<std::mutex> lock(store->commit_mu_);
-    RETURN_IF_ERROR(store->UpgradeFromFormat1Locked());
+    if (format == 1) RETURN_IF_ERROR(store->UpgradeFromFormat1Locked());
+    RETURN_IF_ERROR(store->UpgradeIndexesLocked());
   }
   // Recorded time goes on from the last entry's (or, before the log, the last revision's).
   if (store->LastPosition() > 0) {
@@ -198,7 +199,7 @@ absl::Status Store::LoadExactMany(Cf family, const std::vector<std::string>& key
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound())
       return absl::DataLossError(absl::StrCat("index points at missing record ",
-                                              keys[i].substr(0, keys[i].size() - 9), " in ", CfName(family)));
+                                              std::string(key::ParseVersion(keys[i])->id), " in ", CfName(family)));
     RETURN_IF_ERROR(FromRocks(statuses[i]));
     if (!out[i]->ParseFromArray(values[i].data(), static_cast<int>(values[i].size())))
       return absl::DataLossError(absl::StrCat("unreadable record in ", CfName(family)));

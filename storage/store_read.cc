@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "storage/index_entries.h"
 #include "storage/name_folding.h"
 #include "storage/rocks_options.h"
 #include "storage/rocks_status.h"
@@ -21,14 +22,6 @@ bool StatusWanted(const std::vector<int>& wanted, int status) {
   return std::any_of(wanted.begin(), wanted.end(), [&](int w) { return normal(w) == normal(status); });
 }
 
-// The key after which a scan of `prefix` (whose next field is s_lo) can stop for a window.
-std::string WindowEnd(const std::string& prefix, const std::optional<DayWindow>& window) {
-  if (!window || window->w_hi == kPlusInfinity) return key::PrefixEnd(prefix);
-  std::string end = prefix;
-  key::AppendDay(&end, window->w_hi + 1);
-  return end;
-}
-
 // Where a page continues: just after the last key returned, or at the prefix.
 absl::StatusOr<std::string> ScanStart(const std::string& prefix, std::string_view cursor) {
   if (cursor.empty()) return prefix;
@@ -42,32 +35,40 @@ absl::StatusOr<std::string> ScanStart(const std::string& prefix, std::string_vie
 }  // namespace
 
 template <typename Visit>
-absl::Status Store::ScanIndex(Cf family, const std::string& from, const std::string& until,
-                              int64_t rev, Visit&& visit) {
+absl::Status Store::ScanRelationIndex(Cf family, const std::string& from, const std::string& until,
+                                      const std::optional<DayWindow>& window, int64_t rev, Visit&& visit) {
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(until);
   if (!until.empty()) ro.iterate_upper_bound = &upper;
   // An out/in scan stays inside one entity (`from` and `until` share its id), so the
   // entity-prefix filters may skip every table file without it (rocks_options.cc).
-  ro.prefix_same_as_start = family == Cf::kOut || family == Cf::kIn;
+  ro.prefix_same_as_start = InfoOf(family).kind == CfKind::kEdges;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
-  for (it->Seek(from); it->Valid(); it->Next()) {
+  const bool sliced = window.has_value() && InfoOf(family).tiered;
+  for (it->Seek(from); it->Valid();) {
     const std::string_view k(it->key().data(), it->key().size());
-    const auto tail = key::ParseTail(family, k);
-    if (!tail) return absl::DataLossError(absl::StrCat("malformed key in ", CfName(family)));
-    if (tail->rev > rev) continue;  // written after the revision read
-    IndexValue value;
-    const std::string_view v(it->value().data(), it->value().size());
-    if (family == Cf::kNames) {
-      if (v.size() != 8) return absl::DataLossError("malformed names entry");
-      value.rev_removed = static_cast<int64_t>(key::ReadU64(v));
-    } else {
-      auto decoded = DecodeIndexValue(v);
-      if (!decoded) return absl::DataLossError(absl::StrCat("malformed entry in ", CfName(family)));
-      value = *decoded;
+    const auto parsed = key::ParseRelationIndex(family, k);
+    if (!parsed) return absl::DataLossError(absl::StrCat("malformed key in ", CfName(family)));
+    if (sliced) {
+      // Outside the slice of its tier that can overlap the window: jump to the slice, or
+      // past it to the next tier (or predicate). Each target is beyond the current key.
+      const int64_t reach = TierScanStart(parsed->tier, window->w_lo);
+      if (parsed->s_lo < reach) {
+        it->Seek(key::GroupAt(parsed->group, reach));
+        continue;
+      }
+      if (parsed->s_lo > window->w_hi) {
+        it->Seek(key::PrefixEnd(parsed->group));
+        continue;
+      }
     }
-    if (value.rev_removed <= rev) continue;  // replaced at or before the revision read
-    if (!visit(k, *tail, value)) break;
+    if (parsed->rev <= rev) {  // else written after the revision read
+      const auto value = DecodeIndexValue(std::string_view(it->value().data(), it->value().size()));
+      if (!value) return absl::DataLossError(absl::StrCat("malformed entry in ", CfName(family)));
+      // Visible unless replaced at or before the revision read.
+      if (value->rev_removed > rev && !visit(k, *parsed, *value)) break;
+    }
+    it->Next();
   }
   return FromRocks(it->status());
 }
@@ -100,8 +101,10 @@ absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListD
   std::string last_id;
   while (it->Valid()) {
     const std::string_view k(it->key().data(), it->key().size());
-    const std::string_view id = k.substr(0, k.size() - 9);
-    if (key::VersionRevision(k) > rev) {  // newer than the revision read: try an older version
+    const auto version = key::ParseVersion(k);
+    if (!version) return absl::DataLossError("malformed key in documents");
+    const std::string_view id = version->id;
+    if (version->rev > rev) {  // newer than the revision read: try an older version
       it->Next();
       continue;
     }
@@ -121,101 +124,141 @@ absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListD
 }
 
 absl::StatusOr<RelationPage> Store::ListRelations(const RelationFilter& filter, int64_t rev,
-                                                  std::string_view cursor, int limit) {
-  // The most selective index the filter allows; the rest is checked on each record.
+                                                  std::string_view cursor, int limit, View view) {
+  // The most selective index the filter allows; the rest is checked on each entry.
   Cf family;
   std::string prefix;
-  bool time_ordered = false;  // the key's next field after the prefix is s_lo
   if (!filter.subject.empty() || !filter.object_id.empty()) {
     family = filter.subject.empty() ? Cf::kIn : Cf::kOut;
     key::AppendId(&prefix, filter.subject.empty() ? filter.object_id : filter.subject);
-    if (!filter.predicate.empty()) {
-      key::AppendId(&prefix, filter.predicate);
-      time_ordered = true;
-    }
+    if (!filter.predicate.empty()) key::AppendId(&prefix, filter.predicate);
   } else if (!filter.predicate.empty()) {
     family = Cf::kByPredicate;
     key::AppendId(&prefix, filter.predicate);
-    time_ordered = true;
   } else if (!filter.document_id.empty()) {
     family = Cf::kByDocument;
     key::AppendId(&prefix, filter.document_id);
   } else {
     family = Cf::kByTime;
-    time_ordered = true;
   }
   ASSIGN_OR_RETURN(std::string from, ScanStart(prefix, cursor));
-  std::string until = time_ordered ? WindowEnd(prefix, filter.window) : key::PrefixEnd(prefix);
-  if (prefix.empty() && !(filter.window && filter.window->w_hi != kPlusInfinity)) until.clear();
+  const std::string until = prefix.empty() ? std::string() : key::PrefixEnd(prefix);
+  // Only a document filter on another index needs the record to decide.
+  const bool check_document = !filter.document_id.empty() && family != Cf::kByDocument;
 
   RelationPage page;
+  std::vector<std::string> record_keys;
   std::string last_key;
   absl::Status inner;
-  RETURN_IF_ERROR(ScanIndex(family, from, until, rev, [&](std::string_view k, const key::IndexTail& tail, const IndexValue& v) {
+  RETURN_IF_ERROR(ScanRelationIndex(family, from, until, filter.window, rev,
+                                    [&](std::string_view k, const key::RelationIndexKey& entry, const IndexValue& v) {
     if (!StatusWanted(filter.statuses, v.status)) return true;
     if (filter.window && !Matches(v.bounds, *filter.window)) return true;
-    RelationRecord rec;
-    auto found = LoadExact(Cf::kRelations, tail.id, tail.rev, &rec);
-    if (!found.ok() || !*found) {
-      inner = found.ok() ? absl::DataLossError(absl::StrCat("index points at missing relation ", std::string(tail.id)))
-                         : found.status();
+    RelationRecord basic;
+    if (!BasicRelationOf(family, entry, v, &basic)) {
+      inner = absl::DataLossError(absl::StrCat("unreadable summary in ", CfName(family), " for relation ",
+                                               std::string(entry.rel_id)));
       return false;
     }
-    if (!filter.subject.empty() && rec.subject() != filter.subject) return true;
-    if (!filter.predicate.empty() && rec.predicate() != filter.predicate) return true;
-    if (!filter.object_id.empty() && rec.object_id() != filter.object_id) return true;
-    if (!filter.document_id.empty() &&
-        std::none_of(rec.sources().begin(), rec.sources().end(),
-                     [&](const Source& s) { return s.document_id() == filter.document_id; }))
-      return true;
+    if (!filter.subject.empty() && basic.subject() != filter.subject) return true;
+    if (!filter.predicate.empty() && basic.predicate() != filter.predicate) return true;
+    if (!filter.object_id.empty() && basic.object_id() != filter.object_id) return true;
+    if (check_document) {
+      RelationRecord rec;
+      auto found = LoadExact(Cf::kRelations, entry.rel_id, entry.rev, &rec);
+      if (!found.ok() || !*found) {
+        inner = found.ok() ? absl::DataLossError(absl::StrCat("index points at missing relation ",
+                                                              std::string(entry.rel_id)))
+                           : found.status();
+        return false;
+      }
+      if (std::none_of(rec.sources().begin(), rec.sources().end(),
+                       [&](const Source& s) { return s.document_id() == filter.document_id; }))
+        return true;
+    }
     if (static_cast<int>(page.relations.size()) == limit) {
       page.next_cursor = last_key;  // one more match exists: the page is full
       return false;
     }
-    page.relations.push_back(std::move(rec));
+    if (view == View::kFull) record_keys.push_back(key::Version(entry.rel_id, entry.rev));
+    page.relations.push_back(std::move(basic));
     last_key.assign(k);
     return true;
   }));
   RETURN_IF_ERROR(inner);
+  if (view == View::kFull) {
+    std::vector<google::protobuf::Message*> records;
+    for (auto& r : page.relations) records.push_back(&r);
+    RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
+  }
   return page;
 }
 
-absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_t rev, int limit) {
-  // First the index entries (the record keys they point at), then every record in one
-  // MultiGet: a Get per hit was the largest cost of this query in the profile.
+absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_t rev, std::string_view cursor,
+                                              int limit) {
+  // A cursor is the family ('o' or 'i') and the last key returned. Scans go out, then in;
+  // within one, predicate by predicate when the query names them, in its order.
+  std::string base;
+  key::AppendId(&base, query.entity_id);
+  Cf resume_family = Cf::kOut;
+  std::string_view resume_key;
+  if (!cursor.empty()) {
+    resume_key = cursor.substr(1);
+    if ((cursor[0] != 'o' && cursor[0] != 'i') || resume_key.substr(0, base.size()) != base)
+      return absl::InvalidArgumentError("page_token: does not belong to this query");
+    resume_family = cursor[0] == 'o' ? Cf::kOut : Cf::kIn;
+  }
   NeighborPage page;
   std::vector<std::string> record_keys;
-  auto scan = [&](Cf family, const std::string& prefix, const std::string& until) -> absl::Status {
-    if (page.truncated) return absl::OkStatus();
-    return ScanIndex(family, prefix, until, rev, [&](std::string_view, const key::IndexTail& tail, const IndexValue& v) {
-      if (!StatusWanted(query.statuses, v.status)) return true;
-      if (query.window && !Matches(v.bounds, *query.window)) return true;
-      if (static_cast<int>(page.hits.size()) == limit) {
-        page.truncated = true;
-        return false;
-      }
-      page.hits.emplace_back().outgoing = family == Cf::kOut;
-      record_keys.push_back(key::Version(tail.id, tail.rev));
-      return true;
-    });
-  };
+  std::string last_key;
+  absl::Status inner;
   for (Cf family : {Cf::kOut, Cf::kIn}) {
     if ((family == Cf::kOut && !query.outgoing) || (family == Cf::kIn && !query.incoming)) continue;
-    std::string base;
-    key::AppendId(&base, query.entity_id);
-    if (query.predicates.empty()) {
-      RETURN_IF_ERROR(scan(family, base, key::PrefixEnd(base)));
-    } else {
-      for (const auto& predicate : query.predicates) {
-        std::string prefix = base;
-        key::AppendId(&prefix, predicate);
-        RETURN_IF_ERROR(scan(family, prefix, WindowEnd(prefix, query.window)));
-      }
+    if (family == Cf::kOut && resume_family == Cf::kIn) continue;  // listed on earlier pages
+    std::vector<std::string> prefixes;
+    if (query.predicates.empty()) prefixes.push_back(base);
+    for (const auto& predicate : query.predicates) {
+      std::string prefix = base;
+      key::AppendId(&prefix, predicate);
+      prefixes.push_back(std::move(prefix));
     }
+    for (const std::string& prefix : prefixes) {
+      std::string from = prefix;
+      if (!resume_key.empty() && family == resume_family) {
+        if (resume_key.substr(0, prefix.size()) != prefix) continue;  // a predicate before the cursor's
+        from.assign(resume_key).push_back('\0');                   // the smallest key after it
+        resume_key = {};
+      }
+      RETURN_IF_ERROR(ScanRelationIndex(family, from, key::PrefixEnd(prefix), query.window, rev,
+                                        [&](std::string_view k, const key::RelationIndexKey& entry, const IndexValue& v) {
+        if (!StatusWanted(query.statuses, v.status)) return true;
+        if (query.window && !Matches(v.bounds, *query.window)) return true;
+        if (static_cast<int>(page.hits.size()) == limit) {
+          page.truncated = true;
+          return false;
+        }
+        NeighborHit& hit = page.hits.emplace_back();
+        hit.outgoing = family == Cf::kOut;
+        if (!BasicRelationOf(family, entry, v, &hit.relation)) {
+          inner = absl::DataLossError(absl::StrCat("unreadable summary in ", CfName(family), " for relation ",
+                                                   std::string(entry.rel_id)));
+          return false;
+        }
+        if (query.view == View::kFull) record_keys.push_back(key::Version(entry.rel_id, entry.rev));
+        last_key.assign(hit.outgoing ? "o" : "i").append(k);
+        return true;
+      }));
+      RETURN_IF_ERROR(inner);
+      if (page.truncated) break;
+    }
+    if (page.truncated) break;
   }
-  std::vector<google::protobuf::Message*> records;
-  for (auto& hit : page.hits) records.push_back(&hit.relation);
-  RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
+  if (page.truncated) page.next_cursor = last_key;
+  if (query.view == View::kFull) {
+    std::vector<google::protobuf::Message*> records;
+    for (auto& hit : page.hits) records.push_back(&hit.relation);
+    RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
+  }
   return page;
 }
 
@@ -226,36 +269,39 @@ absl::StatusOr<EntityPage> Store::SearchEntities(std::string_view query, std::st
   const std::string until = folded.empty() ? std::string() : key::PrefixEnd(folded);
   EntityPage page;
   std::string last_key;
-  absl::Status inner;
-  RETURN_IF_ERROR(ScanIndex(Cf::kNames, from, until, rev, [&](std::string_view k, const key::IndexTail& tail, const IndexValue&) {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(until);
+  if (!until.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kNames)));
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    const auto name = key::ParseName(k);
+    if (!name || it->value().size() != 8) return absl::DataLossError("malformed names entry");
+    if (name->rev > rev) continue;  // written after the revision read
+    if (static_cast<int64_t>(key::ReadU64(std::string_view(it->value().data(), 8))) <= rev) continue;  // replaced
     EntityRecord rec;
-    auto found = LoadExact(Cf::kEntities, tail.id, tail.rev, &rec);
-    if (!found.ok() || !*found) {
-      inner = found.ok() ? absl::DataLossError(absl::StrCat("name index points at missing entity ", std::string(tail.id)))
-                         : found.status();
-      return false;
-    }
-    if (!kind.empty() && rec.kind() != kind) return true;
+    ASSIGN_OR_RETURN(bool found, LoadExact(Cf::kEntities, name->entity_id, name->rev, &rec));
+    if (!found)
+      return absl::DataLossError(absl::StrCat("name index points at missing entity ", std::string(name->entity_id)));
+    if (!kind.empty() && rec.kind() != kind) continue;
     // An entity matching through several terms is returned at the smallest one only.
-    const std::string_view term = k.substr(0, k.find('\0'));
-    std::string smallest(term);
-    for (const std::string& name : [&] {
+    std::string smallest(name->term);
+    for (const std::string& n : [&] {
            std::vector<std::string> names(rec.aliases().begin(), rec.aliases().end());
            names.push_back(rec.label());
            return names;
          }())
-      for (const std::string& t : NameTerms(name))
+      for (const std::string& t : NameTerms(n))
         if (t.compare(0, folded.size(), folded) == 0 && t < smallest) smallest = t;
-    if (smallest != term) return true;
+    if (smallest != name->term) continue;
     if (static_cast<int>(page.entities.size()) == limit) {
       page.next_cursor = last_key;
-      return false;
+      break;
     }
     page.entities.push_back(std::move(rec));
     last_key.assign(k);
-    return true;
-  }));
-  RETURN_IF_ERROR(inner);
+  }
+  RETURN_IF_ERROR(FromRocks(it->status()));
   return page;
 }
 

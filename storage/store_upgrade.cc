@@ -1,4 +1,6 @@
-// Opening a database of format 1 (written before the commit log) upgrades it to format 2.
+// Opening a database of an older format upgrades it, one step at a time.
+//
+// 1 to 2 (UpgradeFromFormat1Locked): opening a database written before the commit log.
 //
 // Format 1 kept a change record per revision and every record version, which is all a log
 // entry holds but three things: the items a commit found unchanged, the request-id-only
@@ -17,6 +19,16 @@
 //
 // The whole upgrade is one WriteBatch, with meta "format" = 2 in it: a crash leaves the
 // database at format 1, and the next open upgrades it again.
+//
+// 2 to 3 (UpgradeIndexesLocked): the relation index families get the tiered keys and
+// covering values of key_codec.h. They are derived data: every entry is rebuilt from the
+// relation versions, the way the committer writes them (ForEachIndexEntry), with the
+// revision that replaced each version as its rev_removed. The log, the records and the
+// change log do not change, so a replica of format 3 applies the same entries as one of
+// format 2 and answers the same (a rolling upgrade); state digests differ across formats.
+// The old entries are dropped with one range deletion per family, the new ones written in
+// batches, and meta "format" = 3 last: a crash in between leaves format 2, and the next
+// open starts the rebuild again from nothing.
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -126,12 +138,56 @@ absl::Status Store::UpgradeFromFormat1Locked() {
   wb.Put(cf(Cf::kMeta), "position", U64Value(latest));
   wb.Put(cf(Cf::kMeta), "log_start", U64Value(last_written > 0 ? first : latest + 1));
   wb.Put(cf(Cf::kMeta), "settings", SerializeDeterministic(settings_));
-  wb.Put(cf(Cf::kMeta), "format", U64Value(kFormatVersion));
+  wb.Put(cf(Cf::kMeta), "format", U64Value(2));  // the index upgrade (below) takes it on to 3
   rocksdb::WriteOptions wo;
   wo.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
   position_.store(latest);
   log_start_.store(last_written > 0 ? first : latest + 1);
+  return absl::OkStatus();
+}
+
+absl::Status Store::UpgradeIndexesLocked() {
+  rocksdb::WriteOptions wo;
+  for (Cf family : kRelationIndexFamilies)
+    RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, cf(family), "", key::PrefixEnd(""))));
+  constexpr size_t kBatchBytes = 32 << 20;
+  rocksdb::WriteBatch wb;
+  // Versions come newest first within an id, so the version seen before is the one that
+  // replaced the current one (when it belongs to the same id).
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(TotalOrderRead(), cf(Cf::kRelations)));
+  std::string replaced_id;
+  int64_t replaced_at = kOpen;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    const auto version = key::ParseVersion(k);
+    if (!version) return absl::DataLossError("format upgrade: malformed key in relations");
+    const int64_t rev_removed = version->id == replaced_id ? replaced_at : kOpen;
+    replaced_id.assign(version->id);
+    replaced_at = version->rev;
+    RelationRecord r;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return absl::DataLossError(absl::StrCat("format upgrade: unreadable relation ", replaced_id));
+    if (r.retracted()) continue;  // a retraction has no index entries
+    auto bounds = BoundsOf(r.valid());
+    if (!bounds.ok())
+      return absl::DataLossError(absl::StrCat("format upgrade: relation ", replaced_id, " has an invalid valid time"));
+    ForEachIndexEntry(r, *bounds, version->rev, rev_removed,
+                      [&](Cf family, const std::string& ik, const std::string& iv) { wb.Put(cf(family), ik, iv); });
+    if (wb.GetDataSize() >= kBatchBytes) {
+      RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
+      wb.Clear();
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status()));
+  wb.Put(cf(Cf::kMeta), "format", U64Value(3));
+  wo.sync = true;
+  RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
+  // The range deletions and the old entries go away now rather than at some later
+  // compaction, so the first reads after the upgrade do not step over them.
+  rocksdb::CompactRangeOptions compact;
+  for (Cf family : kRelationIndexFamilies)
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(compact, cf(family), nullptr, nullptr)));
   return absl::OkStatus();
 }
 

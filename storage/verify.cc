@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "storage/index_summary.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_options.h"
 #include "storage/name_folding.h"
@@ -57,34 +58,22 @@ std::string RevText(int64_t rev) { return rev == kOpen ? std::string("open") : a
 // A readable rendering of an index key: its fields when it parses, escaped bytes otherwise.
 std::string DescribeKey(Cf family, std::string_view k) {
   std::vector<std::string> parts;
-  int strings = 0;
-  bool has_day = false;
-  std::vector<const char*> names;
-  switch (family) {
-    case Cf::kOut: names = {"subject", "predicate"}; has_day = true; break;
-    case Cf::kIn: names = {"object", "predicate"}; has_day = true; break;
-    case Cf::kByPredicate: names = {"predicate"}; has_day = true; break;
-    case Cf::kByTime: has_day = true; break;
-    case Cf::kByDocument: names = {"document"}; break;
-    case Cf::kNames: names = {"term"}; break;
-    default: return absl::StrCat(CfName(family), " key ", Quoted(k));
+  if (family == Cf::kNames) {
+    const auto name = key::ParseName(k);
+    if (!name) return absl::StrCat(CfName(family), " key ", Quoted(k));
+    return absl::StrCat("names[term ", Quoted(name->term), ", entity ", Quoted(name->entity_id), " @", name->rev, "]");
   }
-  strings = static_cast<int>(names.size());
-  size_t pos = 0;
-  for (int i = 0; i < strings; ++i) {
-    const size_t end = k.find('\0', pos);
-    if (end == std::string_view::npos) return absl::StrCat(CfName(family), " key ", Quoted(k));
-    parts.push_back(absl::StrCat(names[i], " ", Quoted(k.substr(pos, end - pos))));
-    pos = end + 1;
+  const auto entry = key::ParseRelationIndex(family, k);
+  if (!entry) return absl::StrCat(CfName(family), " key ", Quoted(k));
+  if (family == Cf::kOut) parts.push_back(absl::StrCat("subject ", Quoted(entry->entity)));
+  if (family == Cf::kIn) parts.push_back(absl::StrCat("object ", Quoted(entry->entity)));
+  if (family == Cf::kByDocument) parts.push_back(absl::StrCat("document ", Quoted(entry->document)));
+  if (!entry->predicate.empty()) parts.push_back(absl::StrCat("predicate ", Quoted(entry->predicate)));
+  if (InfoOf(family).tiered) {
+    parts.push_back(absl::StrCat("tier ", entry->tier));
+    parts.push_back(absl::StrCat("s_lo ", DayText(entry->s_lo)));
   }
-  if (has_day) {
-    if (k.size() < pos + 8) return absl::StrCat(CfName(family), " key ", Quoted(k));
-    parts.push_back(absl::StrCat("s_lo ", DayText(key::ReadDay(k.substr(pos)))));
-  }
-  if (auto tail = key::ParseTail(family, k))
-    parts.push_back(absl::StrCat(family == Cf::kNames ? "entity " : "relation ", Quoted(tail->id), " @", tail->rev));
-  else
-    return absl::StrCat(CfName(family), " key ", Quoted(k));
+  parts.push_back(absl::StrCat("relation ", Quoted(entry->rel_id), " @", entry->rev));
   return absl::StrCat(CfName(family), "[", absl::StrJoin(parts, ", "), "]");
 }
 
@@ -99,11 +88,11 @@ std::string DescribeValue(const IndexValue& v) {
 std::vector<std::pair<Cf, std::string>> RelationIndexKeys(const RelationRecord& r, const TimeBounds& b) {
   std::vector<std::pair<Cf, std::string>> keys;
   const int64_t rev = r.revision();
-  keys.emplace_back(Cf::kOut, key::Out(r.subject(), r.predicate(), b.s_lo, r.id(), rev));
+  keys.emplace_back(Cf::kOut, key::Out(r.subject(), r.predicate(), b, r.id(), rev));
   if (r.object_case() == RelationRecord::kObjectId)
-    keys.emplace_back(Cf::kIn, key::In(r.object_id(), r.predicate(), b.s_lo, r.id(), rev));
-  keys.emplace_back(Cf::kByPredicate, key::ByPredicate(r.predicate(), b.s_lo, r.id(), rev));
-  keys.emplace_back(Cf::kByTime, key::ByTime(b.s_lo, r.id(), rev));
+    keys.emplace_back(Cf::kIn, key::In(r.object_id(), r.predicate(), b, r.id(), rev));
+  keys.emplace_back(Cf::kByPredicate, key::ByPredicate(r.predicate(), b, r.id(), rev));
+  keys.emplace_back(Cf::kByTime, key::ByTime(b, r.id(), rev));
   std::set<std::string> documents;
   for (const auto& s : r.sources()) documents.insert(s.document_id());
   for (const auto& d : documents) keys.emplace_back(Cf::kByDocument, key::ByDocument(d, r.id(), rev));
@@ -445,14 +434,16 @@ class Verifier {
       ++report_.index_entries;
       const std::string_view k(it->key().data(), it->key().size());
       const std::string what = DescribeKey(family, k);
-      const auto tail = key::ParseTail(family, k);
-      if (!tail) {
+      const auto entry = key::ParseRelationIndex(family, k);
+      if (!entry) {
         Problem(absl::StrCat(CfName(family), ": malformed key ", Quoted(k)));
         continue;
       }
+      const auto tail = std::make_optional(key::VersionKey{entry->rel_id, entry->rev});
       const auto value = DecodeIndexValue(std::string_view(it->value().data(), it->value().size()));
       if (!value) {
-        Problem(absl::StrCat(what, ": malformed value (", it->value().size(), " bytes, not 41)"));
+        Problem(absl::StrCat(what, ": malformed value (", it->value().size(), " bytes, fewer than ",
+                             kIndexValueFixedBytes, ")"));
         continue;
       }
       if (tail->id != cached_id || tail->rev != cached_rev) {
@@ -490,8 +481,22 @@ class Verifier {
       const IndexValue want{cached.next_rev, *bounds, static_cast<int32_t>(r.status())};
       if (value->rev_removed != want.rev_removed || !SameBounds(value->bounds, want.bounds) ||
           value->status != want.status)
+      {
         Problem(absl::StrCat(what, ": value (", DescribeValue(*value), ") disagrees with the record (",
                              DescribeValue(want), ")"));
+        continue;
+      }
+      // The covering part: what a BASIC read answers from this entry must be the record's.
+      RelationRecord basic;
+      if (!BasicRelationOf(family, *entry, *value, &basic)) {
+        Problem(absl::StrCat(what, ": the summary in its value does not parse"));
+        continue;
+      }
+      RelationRecord expected_basic = r;
+      ToBasic(&expected_basic);
+      if (Content(basic) != Content(expected_basic))
+        Problem(absl::StrCat(what, ": its summary (", basic.ShortDebugString(), ") disagrees with the record (",
+                             expected_basic.ShortDebugString(), ")"));
     }
     return FromRocks(it->status());
   }
@@ -506,7 +511,8 @@ class Verifier {
       ++report_.name_entries;
       const std::string_view k(it->key().data(), it->key().size());
       const std::string what = DescribeKey(Cf::kNames, k);
-      const auto tail = key::ParseTail(Cf::kNames, k);
+      const auto name = key::ParseName(k);
+      const auto tail = name ? std::make_optional(key::VersionKey{name->entity_id, name->rev}) : std::nullopt;
       if (!tail) {
         Problem(absl::StrCat("names: malformed key ", Quoted(k)));
         continue;
@@ -527,7 +533,7 @@ class Verifier {
         continue;
       }
       if (!cached.parsed) continue;
-      const std::string_view term = k.substr(0, k.find('\0'));
+      const std::string_view term = name->term;
       if (!terms.contains(std::string(term)))
         Problem(absl::StrCat(what, ": ", Quoted(term), " is not a name term of entity ", Quoted(tail->id), " @",
                              tail->rev, " (label ", Quoted(cached.record.label()), ")"));

@@ -35,9 +35,8 @@ void VersionWriter::Document(const DocumentRecord& document, const DocumentRecor
 void VersionWriter::CloseIndexEntries(const RelationRecord& previous) {
   auto bounds = BoundsOf(previous.valid());
   if (!bounds.ok()) return;  // never stored: validated when written
-  const std::string value = EncodeIndexValue({rev_, *bounds, previous.status()});
-  ForEachIndexKey(previous, *bounds, previous.revision(),
-                  [&](Cf family, const std::string& k) { sink_.Put(family, k, value); });
+  ForEachIndexEntry(previous, *bounds, previous.revision(), rev_,
+                    [&](Cf family, const std::string& k, const std::string& v) { sink_.Put(family, k, v); });
 }
 
 void VersionWriter::Relation(const RelationRecord& relation, const TimeBounds& bounds,
@@ -49,8 +48,8 @@ void VersionWriter::Relation(const RelationRecord& relation, const TimeBounds& b
   rec.set_recorded_at_micros(recorded_at_);
   sink_.Put(Cf::kRelations, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
   if (previous != nullptr && !previous->retracted()) CloseIndexEntries(*previous);
-  const std::string value = EncodeIndexValue({kOpen, bounds, rec.status()});
-  ForEachIndexKey(rec, bounds, rev_, [&](Cf family, const std::string& k) { sink_.Put(family, k, value); });
+  ForEachIndexEntry(rec, bounds, rev_, kOpen,
+                    [&](Cf family, const std::string& k, const std::string& v) { sink_.Put(family, k, v); });
   Record(ChangeEntry::RELATION_PUT, rec.id(), previous ? previous->revision() : 0);
 }
 

@@ -262,8 +262,8 @@ TEST_F(BulkLoadTest, WritesWhatCommitWritesAsOneRevision) {
     NeighborQuery q;
     q.entity_id = "e" + std::to_string(i);
     for (int64_t rev : {before, before + 1}) {
-      auto b = bulk->Neighbors(q, rev, 1000);
-      auto o = online->Neighbors(q, rev, 1000);
+      auto b = bulk->Neighbors(q, rev, "", 1000);
+      auto o = online->Neighbors(q, rev, "", 1000);
       ASSERT_TRUE(b.ok() && o.ok());
       ASSERT_EQ(b->hits.size(), o->hits.size()) << q.entity_id << " at " << rev;
       for (size_t k = 0; k < b->hits.size(); ++k) {
@@ -426,7 +426,7 @@ TEST_F(BulkLoadTest, SortsKeysSharingLongPrefixes) {
   for (const auto& entity : ids) {
     NeighborQuery q;
     q.entity_id = entity;
-    auto page = store->Neighbors(q, rev, 1000);
+    auto page = store->Neighbors(q, rev, "", 1000);
     ASSERT_TRUE(page.ok()) << page.status();
     std::vector<std::string> got, want;
     for (const auto& hit : page->hits) got.push_back(hit.relation.id() + (hit.outgoing ? ">" : "<"));

@@ -53,37 +53,113 @@ TEST(KeyCodec, VersionKeysPutTheNewestVersionFirst) {
   EXPECT_EQ(key::Version("russia", 5).substr(0, 7), key::VersionPrefix("russia"));
 }
 
-TEST(KeyCodec, IndexKeysParseBackToTheRelationAndRevision) {
-  struct Case {
-    Cf cf;
-    std::string key;
-  };
-  const std::vector<Case> cases = {
-      {Cf::kOut, key::Out("zardari", "visited", DayNumber(2011, 5, 11), "rel.a", 42)},
-      {Cf::kIn, key::In("russia", "visited", kMinusInfinity, "rel.a", 42)},
-      {Cf::kByPredicate, key::ByPredicate("visited", -5, "rel.a", 42)},
-      {Cf::kByTime, key::ByTime(0, "rel.a", 42)},
-      {Cf::kByDocument, key::ByDocument("seed-000", "rel.a", 42)},
-      {Cf::kNames, key::Name("vladimir putin", "rel.a", 42)},
-  };
-  for (const auto& c : cases) {
-    auto tail = key::ParseTail(c.cf, c.key);
-    ASSERT_TRUE(tail.has_value()) << CfName(c.cf);
-    EXPECT_EQ(tail->id, "rel.a") << CfName(c.cf);
-    EXPECT_EQ(tail->rev, 42) << CfName(c.cf);
-  }
-  EXPECT_FALSE(key::ParseTail(Cf::kOut, "short").has_value());
-  EXPECT_FALSE(key::ParseTail(Cf::kEntities, key::Version("a", 1)).has_value());
+// Bounds of a relation that held from `s` to `e` (days), known to the day.
+TimeBounds Held(int64_t s, int64_t e) { return {s, s, e, e}; }
+
+TEST(KeyCodec, IndexKeysParseBackToEveryField) {
+  const int64_t may11 = DayNumber(2011, 5, 11);
+  // Parsed fields point into the key: each key outlives its parse.
+  const std::string out_key = key::Out("zardari", "visited", Held(may11, may11 + 2), "rel.a", 42);
+  const auto out = key::ParseRelationIndex(Cf::kOut, out_key);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->entity, "zardari");
+  EXPECT_EQ(out->predicate, "visited");
+  EXPECT_EQ(out->tier, 1);  // three days: within a month
+  EXPECT_EQ(out->s_lo, may11);
+  EXPECT_EQ(out->rel_id, "rel.a");
+  EXPECT_EQ(out->rev, 42);
+  EXPECT_EQ(out->group, std::string("zardari\0visited\0\x01", 17));
+
+  const TimeBounds open_ended{kMinusInfinity, kMinusInfinity, kPlusInfinity, kPlusInfinity};
+  const std::string in_key = key::In("russia", "supports", open_ended, "rel.b", 7);
+  const auto in = key::ParseRelationIndex(Cf::kIn, in_key);
+  ASSERT_TRUE(in.has_value());
+  EXPECT_EQ(in->entity, "russia");
+  EXPECT_EQ(in->tier, kTierCount - 1);
+  EXPECT_EQ(in->s_lo, kMinusInfinity);
+  EXPECT_EQ(in->rel_id, "rel.b");
+
+  const std::string by_predicate_key = key::ByPredicate("visited", Held(-5, -5), "r", 3);
+  const auto by_predicate = key::ParseRelationIndex(Cf::kByPredicate, by_predicate_key);
+  ASSERT_TRUE(by_predicate.has_value());
+  EXPECT_EQ(by_predicate->predicate, "visited");
+  EXPECT_EQ(by_predicate->tier, 0);
+  EXPECT_EQ(by_predicate->s_lo, -5);
+  EXPECT_TRUE(by_predicate->entity.empty());
+
+  const std::string by_time_key = key::ByTime(Held(0, 400), "r", 3);
+  const auto by_time = key::ParseRelationIndex(Cf::kByTime, by_time_key);
+  ASSERT_TRUE(by_time.has_value());
+  EXPECT_EQ(by_time->tier, 3);  // 400 days: within a decade
+  EXPECT_EQ(by_time->s_lo, 0);
+  EXPECT_EQ(by_time->group, std::string("\x03", 1));
+
+  const std::string by_document_key = key::ByDocument("seed-000", "rel.a", 42);
+  const auto by_document = key::ParseRelationIndex(Cf::kByDocument, by_document_key);
+  ASSERT_TRUE(by_document.has_value());
+  EXPECT_EQ(by_document->document, "seed-000");
+  EXPECT_EQ(by_document->rel_id, "rel.a");
+  EXPECT_EQ(by_document->rev, 42);
+
+  const std::string name_key = key::Name("vladimir putin", "putin", 9);
+  const auto name = key::ParseName(name_key);
+  ASSERT_TRUE(name.has_value());
+  EXPECT_EQ(name->term, "vladimir putin");
+  EXPECT_EQ(name->entity_id, "putin");
+  EXPECT_EQ(name->rev, 9);
+
+  const std::string version_key = key::Version("russia", 12);
+  const auto version = key::ParseVersion(version_key);
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(version->id, "russia");
+  EXPECT_EQ(version->rev, 12);
+
+  EXPECT_FALSE(key::ParseRelationIndex(Cf::kOut, "short").has_value());
+  EXPECT_FALSE(key::ParseRelationIndex(Cf::kEntities, key::Version("a", 1)).has_value());
+  EXPECT_FALSE(key::ParseRelationIndex(Cf::kByTime, std::string("\x09", 1) + key::Version("a", 1)).has_value())
+      << "tier 9 does not exist";
+  EXPECT_FALSE(key::ParseName("no-separator").has_value());
+  EXPECT_FALSE(key::ParseVersion("x").has_value());
 }
 
-TEST(KeyCodec, OutKeysOrderBySubjectThenPredicateThenStart) {
-  const std::string a = key::Out("pakistan", "visited", DayNumber(1965, 4, 1), "r2", 1);
-  const std::string b = key::Out("pakistan", "visited", DayNumber(2011, 5, 1), "r1", 1);
-  const std::string c = key::Out("pakistan", "visited-x", kMinusInfinity, "r0", 1);
-  const std::string d = key::Out("pakistan-x", "a", kMinusInfinity, "r0", 1);
+TEST(KeyCodec, TiersAreTheLongestPossibleSpanRoundedUp) {
+  const int64_t d = DayNumber(2011, 1, 1);
+  EXPECT_EQ(TierOf(Held(d, d)), 0);
+  EXPECT_EQ(TierOf(Held(d, d + 1)), 1);
+  EXPECT_EQ(TierOf(Held(d, d + 31)), 1);
+  EXPECT_EQ(TierOf(Held(d, d + 32)), 2);
+  EXPECT_EQ(TierOf(Held(d, d + 366)), 2);
+  EXPECT_EQ(TierOf(Held(d, d + 3660)), 3);
+  EXPECT_EQ(TierOf(Held(d, d + 36600)), 4);
+  EXPECT_EQ(TierOf(Held(d, d + 36601)), 5);
+  // "2011" as a point event: from 2011-01-01 at the earliest to 2011-12-31 at the latest.
+  EXPECT_EQ(TierOf({d, DayNumber(2011, 12, 31), d, DayNumber(2011, 12, 31)}), 2);
+  // Open on either side: the last tier, read whole by every window.
+  EXPECT_EQ(TierOf({d, d, d, kPlusInfinity}), kTierCount - 1);
+  EXPECT_EQ(TierOf({kMinusInfinity, d, d, d}), kTierCount - 1);
+  // Where a window from w_lo starts reading each tier.
+  EXPECT_EQ(TierScanStart(0, d), d);
+  EXPECT_EQ(TierScanStart(2, d), d - 366);
+  EXPECT_EQ(TierScanStart(kTierCount - 1, d), kMinusInfinity);
+  EXPECT_EQ(TierScanStart(1, kMinusInfinity), kMinusInfinity);
+}
+
+TEST(KeyCodec, OutKeysOrderBySubjectThenPredicateThenTierThenStart) {
+  const int64_t d1965 = DayNumber(1965, 4, 1), d2011 = DayNumber(2011, 5, 1);
+  const std::string a = key::Out("pakistan", "visited", Held(d1965, d1965), "r2", 1);
+  const std::string b = key::Out("pakistan", "visited", Held(d2011, d2011), "r1", 1);
+  const std::string c = key::Out("pakistan", "visited", Held(d1965, d2011), "r3", 1);  // decades long: tier 4
+  const std::string d = key::Out("pakistan", "visited-x", Held(kMinusInfinity, d1965), "r0", 1);
+  const std::string e = key::Out("pakistan-x", "a", Held(kMinusInfinity, d1965), "r0", 1);
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
   EXPECT_LT(c, d);
+  EXPECT_LT(d, e);
+  // A tier's keys all share its group prefix; the next tier starts at the group's end.
+  const auto pa = key::ParseRelationIndex(Cf::kOut, a);
+  EXPECT_EQ(key::PrefixEnd(pa->group), key::TierPrefix(std::string("pakistan\0visited\0", 17), 1));
+  EXPECT_LT(key::GroupAt(pa->group, d1965 + 1), b);
+  EXPECT_GT(key::GroupAt(pa->group, d1965 + 1), a);
 }
 
 TEST(KeyCodec, PrefixEndIsTheFirstKeyAfterThePrefix) {
@@ -107,7 +183,13 @@ TEST(KeyCodec, IndexValueRoundTrips) {
   EXPECT_EQ(back->bounds.e_lo, DayNumber(2011, 5, 1));
   EXPECT_EQ(back->bounds.e_hi, kPlusInfinity);
   EXPECT_EQ(back->status, CLAIM_POSTPONED);
+  EXPECT_TRUE(back->summary.empty());
   EXPECT_FALSE(DecodeIndexValue("too short").has_value());
+  const std::string with_summary = EncodeIndexValue({kOpen, v.bounds, 0, "summary bytes"});
+  auto again = DecodeIndexValue(with_summary);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->summary, "summary bytes");
+  EXPECT_EQ(again->rev_removed, kOpen);
 }
 
 }  // namespace

@@ -415,6 +415,109 @@ TEST_F(ServiceTest, NeighborsCarryTheEntityAtTheOtherEnd) {
   EXPECT_EQ(self, (std::multiset<std::string>{"IN Russia", "OUT Russia"}));
 }
 
+// Neighbors in pages (AIP-158) and views (AIP-157): pages of 2 walk every neighbour once,
+// in the documented order, each token bound to its query and revision; `truncated` is set
+// exactly when a next page exists; BASIC carries the relation without its sources and the
+// other entity with only its id, label and kind, as of the revision read.
+TEST_F(ServiceTest, NeighborsComeInPagesAndViews) {
+  AddBasics();
+  auto put = [&](const std::string& id, const std::string& s, const std::string& p, const std::string& o, int year) {
+    v1::Relation r = Relation(s, p, o);
+    r.set_id(id);
+    *r.mutable_valid()->mutable_start() = D(year);
+    auto* source = r.add_sources();
+    source->set_document_id("doc-1");
+    source->set_begin(0);
+    source->set_end(5);
+    ASSERT_TRUE(PutOne(r).ok());
+  };
+  put("v1", "zardari", "visited", "russia", 2011);
+  put("v2", "zardari", "visited", "pakistan", 2009);
+  put("m1", "zardari", "met", "russia", 2012);
+  put("i1", "russia", "hosted", "zardari", 2011);
+  put("i2", "pakistan", "elected", "zardari", 2008);
+  v1::NeighborsRequest req;
+  req.set_entity_id("zardari");
+  req.set_page_size(2);
+  req.set_view(v1::BASIC);
+  std::vector<std::string> order;
+  int64_t first_revision = 0;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10);
+    v1::NeighborsResponse resp;
+    ASSERT_TRUE(query_->Neighbors(Ctx().get(), req, &resp).ok());
+    if (pages == 0) {
+      first_revision = resp.revision();
+      // A write between pages does not show: the listing reads its first page's revision.
+      put("late", "zardari", "met", "pakistan", 2013);
+    }
+    EXPECT_EQ(resp.revision(), first_revision);
+    EXPECT_EQ(resp.truncated(), !resp.next_page_token().empty());
+    for (const auto& n : resp.neighbors()) {
+      order.push_back(n.relation().id());
+      EXPECT_EQ(n.relation().sources_size(), 0) << "BASIC carries no sources";
+      EXPECT_TRUE(n.relation().valid().has_start()) << "BASIC keeps the valid time";
+      EXPECT_FALSE(n.neighbor().label().empty());
+      EXPECT_EQ(n.neighbor().revision(), 0) << "BASIC names the other entity only";
+    }
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  // Outgoing by predicate ("met" < "visited"), then by start; then incoming.
+  EXPECT_EQ(order, (std::vector<std::string>{"m1", "v2", "v1", "i2", "i1"}));
+
+  // A token belongs to its query: another entity or predicate list is refused, while
+  // page_size, limit, view and consistency may change between pages.
+  v1::NeighborsRequest first;
+  first.set_entity_id("zardari");
+  first.set_limit(2);
+  v1::NeighborsResponse page;
+  ASSERT_TRUE(query_->Neighbors(Ctx().get(), first, &page).ok());
+  ASSERT_FALSE(page.next_page_token().empty());
+  EXPECT_EQ(page.neighbors(0).relation().sources_size(), 1) << "FULL is the default";
+  EXPECT_GT(page.neighbors(0).neighbor().revision(), 0) << "FULL carries the whole entity";
+  v1::NeighborsRequest next = first;
+  next.set_page_token(page.next_page_token());
+  next.set_limit(0);
+  next.set_page_size(3);
+  next.set_view(v1::BASIC);
+  v1::NeighborsResponse rest;
+  ASSERT_TRUE(query_->Neighbors(Ctx().get(), next, &rest).ok());
+  EXPECT_EQ(rest.neighbors_size(), 3);
+  EXPECT_EQ(page.neighbors(1).relation().id(), "late") << "a new listing sees the late write";
+  EXPECT_EQ(rest.neighbors(0).relation().id(), "v2");
+  EXPECT_TRUE(rest.truncated()) << "i1 is still to come";
+  next.set_entity_id("russia");
+  EXPECT_EQ(query_->Neighbors(Ctx().get(), next, &rest).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  next.set_entity_id("zardari");
+  next.add_predicates("met");
+  grpc::Status other = query_->Neighbors(Ctx().get(), next, &rest);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(other.error_message().find("page_token"), std::string::npos) << other.error_message();
+
+  // GetRelation and ListRelations take the view too.
+  v1::GetRelationRequest get;
+  get.set_id("v1");
+  get.set_view(v1::BASIC);
+  v1::Relation got;
+  ASSERT_TRUE(query_->GetRelation(Ctx().get(), get, &got).ok());
+  EXPECT_EQ(got.sources_size(), 0);
+  EXPECT_EQ(got.subject(), "zardari");
+  get.set_view(v1::FULL);
+  ASSERT_TRUE(query_->GetRelation(Ctx().get(), get, &got).ok());
+  EXPECT_EQ(got.sources_size(), 1);
+  v1::ListRelationsRequest list;
+  list.set_predicate("visited");
+  list.set_view(v1::BASIC);
+  v1::ListRelationsResponse listed;
+  ASSERT_TRUE(query_->ListRelations(Ctx().get(), list, &listed).ok());
+  ASSERT_EQ(listed.relations_size(), 2);
+  for (const auto& r : listed.relations()) {
+    EXPECT_EQ(r.sources_size(), 0);
+    EXPECT_EQ(r.object_id().empty(), false);
+  }
+}
+
 // Every read RPC of QueryService and DiffService takes a ReadConsistency named
 // `consistency` (checked on the descriptors, so a new read RPC cannot forget it) and waits
 // as it says: on a single node a min_revision after the latest is OUT_OF_RANGE naming the

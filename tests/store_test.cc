@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 
 #include "absl/strings/str_cat.h"
+#include "storage/index_summary.h"
 #include "storage/rocks_options.h"
 #include "tests/support/dates.h"
 #include "tests/support/reference_filter.h"
@@ -68,11 +69,11 @@ class StoreTest : public ::testing::Test {
     return r.ok() ? *r : CommitResult();
   }
   // Ids of ListRelations, all pages, at `rev`.
-  std::vector<std::string> ListIds(const RelationFilter& f, int64_t rev, int page = 1000) {
+  std::vector<std::string> ListIds(const RelationFilter& f, int64_t rev, int page = 1000, View view = View::kFull) {
     std::vector<std::string> ids;
     std::string cursor;
     for (int guard = 0; guard < 10000; ++guard) {
-      auto got = store_->ListRelations(f, rev, cursor, page);
+      auto got = store_->ListRelations(f, rev, cursor, page, view);
       EXPECT_TRUE(got.ok()) << got.status();
       if (!got.ok()) break;
       for (const auto& r : got->relations) ids.push_back(r.id());
@@ -87,7 +88,7 @@ class StoreTest : public ::testing::Test {
     for (const auto& [entity, want] : expected) {
       NeighborQuery q;
       q.entity_id = entity;
-      auto got = store_->Neighbors(q, rev, 1000);
+      auto got = store_->Neighbors(q, rev, "", 1000);
       ASSERT_TRUE(got.ok()) << got.status();
       std::set<std::string> ids;
       for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
@@ -354,21 +355,21 @@ TEST_F(StoreTest, NeighborsFollowBothDirectionsAndStopAtTheLimit) {
   MustCommit(w);
   NeighborQuery q;
   q.entity_id = "russia";
-  auto all = store_->Neighbors(q, 2, 10);
+  auto all = store_->Neighbors(q, 2, "", 10);
   ASSERT_TRUE(all.ok());
   std::set<std::string> ids;
   for (const auto& h : all->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
   EXPECT_EQ(ids, (std::set<std::string>{"a<", "b>", "c<"}));
   EXPECT_FALSE(all->truncated);
   q.window = DayWindow{DayNumber(2011, 1, 1), DayNumber(2011, 12, 31), Certainty::kPossibly};
-  auto in_2011 = store_->Neighbors(q, 2, 10);
+  auto in_2011 = store_->Neighbors(q, 2, "", 10);
   EXPECT_EQ(in_2011->hits.size(), 2u);
-  auto limited = store_->Neighbors(q, 2, 1);
+  auto limited = store_->Neighbors(q, 2, "", 1);
   EXPECT_EQ(limited->hits.size(), 1u);
   EXPECT_TRUE(limited->truncated);
   q.incoming = false;
   q.window.reset();
-  EXPECT_EQ(store_->Neighbors(q, 2, 10)->hits.size(), 1u);
+  EXPECT_EQ(store_->Neighbors(q, 2, "", 10)->hits.size(), 1u);
 }
 
 // --- Indexes agree with records after every kind of write -------------------------------
@@ -399,14 +400,29 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
   auto random_relation = [&](const std::string& id) {
     RelationRecord r = Relation(id, people[pick(5)], predicates[pick(3)], people[pick(5)]);
     const int year = 2005 + pick(8);
-    switch (pick(4)) {
+    switch (pick(6)) {
       case 0: *r.mutable_valid()->mutable_start() = D(year); break;
       case 1:
         *r.mutable_valid()->mutable_start() = D(year, 1 + pick(12));
         *r.mutable_valid()->mutable_end() = D(year + pick(3));
         break;
       case 2: r.mutable_valid()->set_start_unknown(true); *r.mutable_valid()->mutable_end() = D(year); break;
-      default: break;  // always
+      case 3: break;  // always
+      case 4: {  // one day (duration tier 0), or a few days (tier 1)
+        const Date day = D(year, 1 + pick(12), 1 + pick(28));
+        *r.mutable_valid()->mutable_start() = day;
+        Date end = day;
+        end.set_day(day.day() + pick(2) * pick(3));
+        *r.mutable_valid()->mutable_end() = end;
+        break;
+      }
+      default:  // one month, as a point event (tier 1)
+        *r.mutable_valid()->mutable_start() = *r.mutable_valid()->mutable_end() = D(year, 1 + pick(12));
+        break;
+    }
+    if (pick(6) == 0) {  // a literal value instead of an entity at the far end
+      r.clear_object_id();
+      r.mutable_value()->set_number(pick(1000));
     }
     r.set_status(static_cast<ClaimStatus>(pick(3)));
     for (int i = pick(3); i > 0; --i) {
@@ -459,12 +475,22 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
     filters.push_back(f);
   }
   const size_t plain = filters.size();
+  // Windows of a day, a month, a year and a half, and open on one side: each reaches
+  // every duration tier differently (key_codec.h).
+  const std::vector<std::pair<int64_t, int64_t>> windows = {
+      {DayNumber(2008, 1, 1), DayNumber(2009, 6, 30)},
+      {DayNumber(2009, 3, 1), DayNumber(2009, 3, 31)},
+      {DayNumber(2010, 7, 15), DayNumber(2010, 7, 15)},
+      {DayNumber(2011, 1, 1), kPlusInfinity},
+      {kMinusInfinity, DayNumber(2006, 12, 31)},
+  };
   for (size_t i = 0; i < plain; ++i)
-    for (auto mode : {Certainty::kPossibly, Certainty::kCertainly}) {
-      RelationFilter f = filters[i];
-      f.window = DayWindow{DayNumber(2008, 1, 1), DayNumber(2009, 6, 30), mode};
-      filters.push_back(f);
-    }
+    for (const auto& [w_lo, w_hi] : windows)
+      for (auto mode : {Certainty::kPossibly, Certainty::kCertainly}) {
+        RelationFilter f = filters[i];
+        f.window = DayWindow{w_lo, w_hi, mode};
+        filters.push_back(f);
+      }
 
   const int64_t latest = store_->LatestRevision();
   for (int64_t rev = 1; rev <= latest; rev += 3) {
@@ -479,27 +505,118 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
       std::multiset<std::string> want;
       for (const auto& r : visible)
         if (annals::testing::ReferenceMatches(r, f)) want.insert(r.id());
-      auto got_ids = ListIds(f, rev, 4);
+      auto got_ids = ListIds(f, rev, 4, rev % 2 ? View::kBasic : View::kFull);
       std::multiset<std::string> got(got_ids.begin(), got_ids.end());
       ASSERT_EQ(got, want) << "rev " << rev << " subject=" << f.subject << " object=" << f.object_id
                            << " predicate=" << f.predicate << " document=" << f.document_id
                            << " window=" << f.window.has_value();
     }
-    for (const auto& p : people) {
-      NeighborQuery q;
-      q.entity_id = p;
-      q.statuses = {0, 1, 2};
-      std::multiset<std::string> want, got;
-      for (const auto& r : visible) {
-        if (r.subject() == p) want.insert(r.id() + ">");
-        if (r.object_id() == p) want.insert(r.id() + "<");
-      }
-      auto page = store_->Neighbors(q, rev, 1000);
-      ASSERT_TRUE(page.ok());
-      for (const auto& h : page->hits) got.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
-      ASSERT_EQ(got, want) << "neighbors of " << p << " at rev " << rev;
-    }
+    // Neighbors: every person, with and without windows, all predicates or two named ones,
+    // one direction or both, in pages of 3 and of 1000, in both views. Each hit must be the
+    // model's version (cut to BASIC in that view), and pages must neither repeat nor skip.
+    std::map<std::string, const RelationRecord*> by_id;
+    for (const auto& r : visible) by_id[r.id()] = &r;
+    auto content = [](RelationRecord r) {
+      r.clear_revision();
+      r.clear_recorded_at_micros();
+      return r.SerializeAsString();
+    };
+    std::vector<std::optional<DayWindow>> neighbor_windows = {std::nullopt};
+    for (const auto& [w_lo, w_hi] : windows) neighbor_windows.push_back(DayWindow{w_lo, w_hi, Certainty::kPossibly});
+    for (const auto& p : people)
+      for (const auto& window : neighbor_windows)
+        for (int shape = 0; shape < 3; ++shape)
+          for (int page_size : {3, 1000})
+            for (View view : {View::kBasic, View::kFull}) {
+              NeighborQuery q;
+              q.entity_id = p;
+              q.statuses = {0, 1, 2};
+              q.window = window;
+              q.view = view;
+              if (shape == 1) q.predicates = {"visited", "met"};
+              if (shape == 2) q.incoming = false;
+              RelationFilter reference;
+              reference.statuses = q.statuses;
+              reference.window = window;
+              std::multiset<std::string> want, got;
+              for (const auto& r : visible) {
+                if (!annals::testing::ReferenceMatches(r, reference)) continue;
+                if (shape == 1 && r.predicate() != "visited" && r.predicate() != "met") continue;
+                if (r.subject() == p) want.insert(r.id() + ">");
+                if (r.object_id() == p && q.incoming) want.insert(r.id() + "<");
+              }
+              std::string cursor;
+              for (int pages = 0;; ++pages) {
+                ASSERT_LT(pages, 1000);
+                auto page = store_->Neighbors(q, rev, cursor, page_size);
+                ASSERT_TRUE(page.ok()) << page.status();
+                ASSERT_LE(static_cast<int>(page->hits.size()), page_size);
+                for (const auto& h : page->hits) {
+                  got.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
+                  ASSERT_TRUE(by_id.count(h.relation.id())) << h.relation.id();
+                  RelationRecord expected = *by_id[h.relation.id()];
+                  if (view == View::kBasic) ToBasic(&expected);
+                  ASSERT_EQ(content(h.relation), content(expected)) << h.relation.ShortDebugString();
+                }
+                ASSERT_EQ(page->truncated, !page->next_cursor.empty());
+                if (page->next_cursor.empty()) break;
+                cursor = page->next_cursor;
+              }
+              ASSERT_EQ(got, want) << "neighbors of " << p << " at rev " << rev << " shape " << shape
+                                   << " window " << window.has_value() << " page " << page_size;
+            }
   }
+}
+
+// Window scans read each duration tier from w_lo minus the tier's reach (key_codec.h).
+// At the exact edge of every tier: a relation lasting exactly the tier's longest span and
+// ending on the window's first day is found; one that ends the day before is not.
+TEST_F(StoreTest, WindowScansFindRelationsAtTheExactReachOfEveryTier) {
+  AddBasics();
+  auto date_of = [](int64_t day) {
+    const CivilDay c = CivilOf(day);
+    return D(c.year, c.month, c.day);
+  };
+  const int64_t w_lo = DayNumber(2012, 6, 15), w_hi = DayNumber(2012, 6, 20);
+  WriteSet w;
+  std::set<std::string> inside;
+  for (int tier = 0; tier < kTierCount - 1; ++tier) {
+    const int64_t reach = kTierReach[tier];
+    const std::string in_id = absl::StrCat("edge-in-", tier), out_id = absl::StrCat("edge-out-", tier);
+    w.relations.push_back(Relation(in_id, "zardari", "visited", "russia", date_of(w_lo - reach), date_of(w_lo)));
+    w.relations.push_back(Relation(out_id, "zardari", "visited", "russia", date_of(w_lo - reach - 1), date_of(w_lo - 1)));
+    inside.insert(in_id);
+  }
+  // And one starting on the window's last day, and one the day after.
+  w.relations.push_back(Relation("edge-last-day", "zardari", "visited", "russia", date_of(w_hi), date_of(w_hi)));
+  w.relations.push_back(Relation("edge-after", "zardari", "visited", "russia", date_of(w_hi + 1), date_of(w_hi + 1)));
+  inside.insert("edge-last-day");
+  const int64_t rev = MustCommit(w).revision;
+  for (int tier = 0; tier < kTierCount - 1; ++tier) {
+    auto got = store_->GetRelation(absl::StrCat("edge-in-", tier), rev);
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ(TierOf(*BoundsOf((*got)->valid())), tier) << "the case must sit in the tier it tests";
+  }
+  NeighborQuery q;
+  q.entity_id = "zardari";
+  q.window = DayWindow{w_lo, w_hi, Certainty::kPossibly};
+  for (View view : {View::kBasic, View::kFull}) {
+    q.view = view;
+    auto page = store_->Neighbors(q, rev, "", 1000);
+    ASSERT_TRUE(page.ok()) << page.status();
+    std::set<std::string> got;
+    for (const auto& h : page->hits) got.insert(h.relation.id());
+    EXPECT_EQ(got, inside);
+  }
+  RelationFilter f;
+  f.predicate = "visited";
+  f.window = q.window;
+  auto by_predicate = ListIds(f, rev, 2, View::kBasic);
+  EXPECT_EQ(std::set<std::string>(by_predicate.begin(), by_predicate.end()), inside);
+  RelationFilter all_time;
+  all_time.window = q.window;
+  auto by_time = ListIds(all_time, rev, 3);
+  EXPECT_EQ(std::set<std::string>(by_time.begin(), by_time.end()), inside);
 }
 
 // The out/in families filter table files on the entity id (rocks_options.cc). Three

@@ -381,6 +381,10 @@ std::vector<Case> Cases() {
       {"neighbors_limit_over_cap", [] { return Neigh([](auto* r) { r->set_limit(1001); }); }, kBad, "limit"},
       {"neighbors_oversized_predicate", [=] { return Neigh([&](auto* r) { r->add_predicates(long_name); }); }, kBad, "predicates[0]"},
       {"neighbors_unknown_status", [] { return Neigh([](auto* r) { r->add_statuses(static_cast<v1::Status>(-3)); }); }, kBad, "statuses"},
+      {"neighbors_limit_and_page_size_disagree", [] { return Neigh([](auto* r) { r->set_limit(5); r->set_page_size(6); }); }, kBad, "limit"},
+      {"neighbors_page_size_over_cap", [] { return Neigh([](auto* r) { r->set_page_size(1001); }); }, kBad, "page_size"},
+      {"neighbors_unknown_view", [] { return Neigh([](auto* r) { r->set_view(static_cast<v1::RelationView>(9)); }); }, kBad, "view"},
+      {"neighbors_forged_token", [] { return Neigh([](auto* r) { r->set_page_token("Zm9yZ2VkIHRva2VuIGZvcmdlZCB0b2tlbg"); }); }, kBad, "page_token"},
       {"neighbors_window_feb_30", [] { return Neigh([](auto* r) { *r->mutable_window()->mutable_start() = D(2011, 2, 30); }); }, kBad, "window.start"},
 
       // Traverse
@@ -392,6 +396,7 @@ std::vector<Case> Cases() {
       {"traverse_fan_out_over_cap", [] { return Trav([](auto* r) { r->set_max_fan_out(1'000'000); }); }, kBad, "max_fan_out"},
       {"traverse_unknown_direction", [] { return Trav([](auto* r) { r->set_direction(static_cast<v1::Direction>(5)); }); }, kBad, "direction"},
       {"traverse_empty_predicate", [] { return Trav([](auto* r) { r->add_predicates(""); }); }, kBad, "predicates[0]"},
+      {"traverse_unknown_view", [] { return Trav([](auto* r) { r->set_view(static_cast<v1::RelationView>(3)); }); }, kBad, "view"},
       {"traverse_unknown_status", [] { return Trav([](auto* r) { r->add_statuses(static_cast<v1::Status>(77)); }); }, kBad, "statuses"},
 
       // FindPaths

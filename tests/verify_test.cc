@@ -183,14 +183,14 @@ TEST_F(VerifyTest, AForgedIndexEntryFailsNamingIt) {
     v.bounds = {DayNumber(2011, 1, 1), DayNumber(2011, 1, 1), kPlusInfinity, kPlusInfinity};
     v.status = 1;
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[static_cast<int>(Cf::kOut)],
-                        key::Out("e1", "met", DayNumber(2011, 1, 1), "ghost", 3), EncodeIndexValue(v))
+                        key::Out("e1", "met", v.bounds, "ghost", 3), EncodeIndexValue(v))
                     .ok());
   });
   VerifyReport r = MustVerify();
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.problem_count, 1) << r.Summary();
   ASSERT_FALSE(r.problems.empty());
-  EXPECT_NE(r.problems[0].find("out[subject \"e1\", predicate \"met\", s_lo 2011-1-1, relation \"ghost\" @3]"),
+  EXPECT_NE(r.problems[0].find("out[subject \"e1\", predicate \"met\", tier 5, s_lo 2011-1-1, relation \"ghost\" @3]"),
             std::string::npos)
       << r.problems[0];
   EXPECT_NE(r.problems[0].find("does not exist"), std::string::npos) << r.problems[0];
@@ -204,12 +204,13 @@ TEST_F(VerifyTest, AnIndexEntryMovedToAnotherKeyFailsBothWays) {
     auto* family = h[static_cast<int>(Cf::kByPredicate)];
     std::string value;
     const std::string k = FirstKey(db, family, &value);
-    auto tail = key::ParseTail(Cf::kByPredicate, k);
-    ASSERT_TRUE(tail);
-    const int64_t s_lo = key::ReadDay(std::string_view(k).substr(k.find('\0') + 1));
+    auto entry = key::ParseRelationIndex(Cf::kByPredicate, k);
+    ASSERT_TRUE(entry);
+    auto v = DecodeIndexValue(value);
+    ASSERT_TRUE(v);
     ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), family, k).ok());
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), family,
-                        key::ByPredicate("zzz-other", s_lo, tail->id, tail->rev), value)
+                        key::ByPredicate("zzz-other", v->bounds, entry->rel_id, entry->rev), value)
                     .ok());
   });
   VerifyReport r = MustVerify();
@@ -234,6 +235,28 @@ TEST_F(VerifyTest, AWrongRevRemovedOrStatusFails) {
   VerifyReport r = MustVerify();
   EXPECT_EQ(r.problem_count, 1) << r.Summary();
   EXPECT_NE(AllProblems(r).find("disagrees with the record"), std::string::npos) << r.Summary();
+}
+
+TEST_F(VerifyTest, ASummaryThatDisagreesWithItsRecordFails) {
+  WriteRandomHistory(50);
+  Corrupt([](rocksdb::DB* db, const auto& h) {
+    // The covering part of a by_time entry names another subject than its record.
+    auto* family = h[static_cast<int>(Cf::kByTime)];
+    std::string value;
+    const std::string k = FirstKey(db, family, &value);
+    auto v = DecodeIndexValue(value);
+    ASSERT_TRUE(v);
+    RelationSummary summary;
+    ASSERT_TRUE(summary.ParseFromArray(v->summary.data(), static_cast<int>(v->summary.size())));
+    summary.set_subject("someone-else");
+    const std::string forged = summary.SerializeAsString();
+    v->summary = forged;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), family, k, EncodeIndexValue(*v)).ok());
+  });
+  VerifyReport r = MustVerify();
+  EXPECT_EQ(r.problem_count, 1) << r.Summary();
+  EXPECT_NE(AllProblems(r).find("its summary"), std::string::npos) << r.Summary();
+  EXPECT_NE(AllProblems(r).find("someone-else"), std::string::npos) << r.Summary();
 }
 
 TEST_F(VerifyTest, AMissingNamesEntryAndAMissingChangeRecordFail) {

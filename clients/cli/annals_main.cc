@@ -116,7 +116,11 @@ int main(int argc, char** argv) {
   relation_get->add_option("id", get_id)->required();
   relation_get->add_option("--as-of", as_of, "answer as of this revision (0 = latest)");
   relation_get->add_flag("--show-retracted", show_retracted, "show it even if retracted");
-  relation_get->callback([&] { conn.Connect(); code = RelationGet(conn, get_id, as_of, show_retracted); });
+  std::string get_view = "full";
+  relation_get->add_option("--view", get_view, "full, or basic: no sources, qualifiers or confidence")
+      ->check(CLI::IsMember({"basic", "full"}))
+      ->capture_default_str();
+  relation_get->callback([&] { conn.Connect(); code = RelationGet(conn, get_id, as_of, show_retracted, get_view); });
   RelationListOptions rl;
   auto* relation_list = relation->add_subcommand("list", "list relations by subject, predicate, object, document, window");
   relation_list->add_option("--subject", rl.subject);
@@ -129,6 +133,9 @@ int main(int argc, char** argv) {
   relation_list->add_option("--page-size", rl.page_size, "default 100, at most 1000");
   relation_list->add_option("--page-token", rl.page_token, "continue a listing");
   relation_list->add_flag("--all", rl.all_pages, "follow page tokens to the end");
+  relation_list->add_option("--view", rl.view, "full, or basic: answered from the indexes alone")
+      ->check(CLI::IsMember({"basic", "full"}))
+      ->capture_default_str();
   relation_list->callback([&] { conn.Connect(); code = RelationList(conn, rl); });
   std::string reason, retract_request_id;
   auto* relation_retract = relation->add_subcommand("retract", "retract a relation (history keeps it)");
@@ -157,7 +164,12 @@ int main(int argc, char** argv) {
   neighbors->add_option("--status", nb.statuses, "(repeatable; default asserted)");
   AddWindow(neighbors, &nb.window);
   neighbors->add_option("--as-of", nb.as_of);
-  neighbors->add_option("--limit", nb.limit, "default 100, at most 1000");
+  neighbors->add_option("--page-size,--limit", nb.page_size, "default 100, at most 1000");
+  neighbors->add_option("--page-token", nb.page_token, "continue a listing");
+  neighbors->add_flag("--all", nb.all_pages, "follow page tokens to the end");
+  neighbors->add_option("--view", nb.view, "full, or basic: answered from the indexes and the neighbours' labels")
+      ->check(CLI::IsMember({"basic", "full"}))
+      ->capture_default_str();
   neighbors->callback([&] { conn.Connect(); code = Neighbors(conn, nb); });
 
   // import
@@ -231,6 +243,9 @@ int main(int argc, char** argv) {
   traverse->add_option("--direction", gq.direction, "out, in or both")->capture_default_str();
   traverse->add_option("--fan-out", gq.fan_out, "relations followed from one entity (server default and cap)");
   traverse->add_option("--limit", gq.limit, "entities plus relations returned (server default and cap)");
+  traverse->add_option("--view", gq.view, "of the relations: full, or basic (no sources, qualifiers or confidence)")
+      ->check(CLI::IsMember({"basic", "full"}))
+      ->capture_default_str();
   common(traverse, true);
   traverse->callback([&] { conn.Connect(); code = Traverse(conn, gq); });
   auto* paths = app.add_subcommand("paths", "the k shortest paths between two entities");

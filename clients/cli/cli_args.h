@@ -14,6 +14,8 @@ namespace annals::cli {
 std::optional<v1::Date> ParseDate(const std::string& text);
 // "asserted", "PLANNED", ... (case-insensitive).
 std::optional<v1::Status> ParseStatus(const std::string& text);
+// "basic" or "full" (checked by the flag itself): a relation view (AIP-157).
+inline v1::RelationView ViewOf(const std::string& text) { return text == "basic" ? v1::BASIC : v1::FULL; }
 // "DOC:BEGIN-END" or "DOC:BEGIN-END:note".
 std::optional<v1::Source> ParseSource(const std::string& text);
 // "630e6 USD".

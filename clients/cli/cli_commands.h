@@ -63,7 +63,7 @@ struct RelationPutOptions {
   TimeOptions time;
 };
 struct RelationListOptions {
-  std::string subject, predicate, object, document, page_token;
+  std::string subject, predicate, object, document, page_token, view = "full";
   std::vector<std::string> statuses;
   WindowOptions window;
   int64_t as_of = 0;
@@ -71,11 +71,12 @@ struct RelationListOptions {
   bool all_pages = false;
 };
 struct NeighborsOptions {
-  std::string entity, direction = "both";
+  std::string entity, direction = "both", page_token, view = "full";
   std::vector<std::string> predicates, statuses;
   WindowOptions window;
   int64_t as_of = 0;
-  int limit = 0;
+  int page_size = 0;
+  bool all_pages = false;
 };
 struct ImportOptions {
   std::vector<std::string> files;
@@ -90,7 +91,7 @@ bool BuildWindow(const WindowOptions& w, v1::Window* window, bool* has_window);
 struct GraphOptions {
   std::vector<std::string> entities, predicates, statuses;
   WindowOptions window;
-  std::string direction = "both", by = "year", document;
+  std::string direction = "both", by = "year", document, view = "full";
   int depth = 0, fan_out = 0, limit = 0, k = 1;
   int64_t as_of = 0;
   bool time_respecting = false, by_predicate = false;
@@ -108,7 +109,7 @@ int EntityPut(Connection& c, const EntityPutOptions& o);
 int EntityGet(Connection& c, const std::string& id, int64_t as_of);
 int DocumentPut(Connection& c, const DocumentPutOptions& o);
 int RelationPut(Connection& c, const RelationPutOptions& o);
-int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_retracted);
+int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_retracted, const std::string& view);
 int RelationList(Connection& c, const RelationListOptions& o);
 int RelationRetract(Connection& c, const std::string& id, const std::string& reason, const std::string& request_id);
 int Search(Connection& c, const std::string& query, const std::string& kind, int page_size, int64_t as_of,

@@ -63,6 +63,7 @@ int Traverse(Connection& c, const GraphOptions& o) {
   request.set_direction(*direction);
   request.set_max_fan_out(o.fan_out);
   request.set_max_results(o.limit);
+  request.set_view(ViewOf(o.view));
   if (!FillCommon(o, &request)) return 2;
   v1::TraverseResponse response;
   *request.mutable_consistency() = c.consistency;

@@ -63,9 +63,10 @@ int EntityGet(Connection& c, const std::string& id, int64_t as_of) {
   return 0;
 }
 
-int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_retracted) {
+int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_retracted, const std::string& view) {
   v1::GetRelationRequest request;
   request.set_id(id);
+  request.set_view(ViewOf(view));
   request.set_as_of_revision(as_of);
   request.set_show_retracted(show_retracted);
   v1::Relation relation;
@@ -91,6 +92,7 @@ int RelationList(Connection& c, const RelationListOptions& o) {
   request.set_as_of_revision(o.as_of);
   request.set_page_size(o.page_size);
   request.set_page_token(o.page_token);
+  request.set_view(ViewOf(o.view));
   v1::ListRelationsResponse all;
   for (;;) {
     v1::ListRelationsResponse page;
@@ -152,10 +154,21 @@ int Neighbors(Connection& c, const NeighborsOptions& o) {
   if (!BuildWindow(o.window, request.mutable_window(), &has_window)) return 2;
   if (!has_window) request.clear_window();
   request.set_as_of_revision(o.as_of);
-  request.set_limit(o.limit);
+  request.set_page_size(o.page_size);
+  request.set_page_token(o.page_token);
+  request.set_view(ViewOf(o.view));
   v1::NeighborsResponse response;
-  *request.mutable_consistency() = c.consistency;
-  if (auto s = c.query->Neighbors(c.Call().get(), request, &response); !s.ok()) return Fail(s);
+  for (;;) {
+    v1::NeighborsResponse page;
+    *request.mutable_consistency() = c.consistency;
+    if (auto s = c.query->Neighbors(c.Call().get(), request, &page); !s.ok()) return Fail(s);
+    response.mutable_neighbors()->MergeFrom(page.neighbors());
+    response.set_revision(page.revision());
+    response.set_truncated(page.truncated());
+    response.set_next_page_token(page.next_page_token());
+    if (!o.all_pages || page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
   if (c.json) {
     std::cout << ToJson(response) << "\n";
     return 0;
@@ -169,7 +182,9 @@ int Neighbors(Connection& c, const NeighborsOptions& o) {
   }
   table.Print(std::cout);
   std::cout << response.neighbors_size() << " neighbour relation(s) at revision " << response.revision()
-            << (response.truncated() ? " (truncated: raise --limit)" : "") << "\n";
+            << "\n";
+  if (!response.next_page_token().empty())
+    std::cout << "more: --page-token " << response.next_page_token() << " (or --all)\n";
   return 0;
 }
 
