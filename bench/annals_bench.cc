@@ -5,7 +5,7 @@
 //   annals_bench query --addr HOST:PORT --entities FILE --predicates FILE
 //                      --workload neighbors|busiest|list|health|traverse|paths
 //                      [--concurrency 8] [--seconds 10] [--warmup 2] [--years 2005:2014]
-//                      [--server-pid PID]
+//                      [--server-pid PID] [--view basic|full]
 //
 // load: maps names to ids (bench/icews.h), sends every entity, then every row as a relation,
 // through ONE streaming Ingest call, keeping up to --window batches unacknowledged (the
@@ -23,6 +23,9 @@
 // busiest: one request, Neighbors of the entity with the most relations (in ICEWS14, John
 // Kerry), both directions, March to October 2014 (month precision), 100 results: the
 // heaviest common neighbour query (issue #19).
+//
+// --view: the RelationView of neighbors, busiest and list (AIP-157; default basic, the lean
+// answer read from the indexes alone; full is every field, as before views existed).
 //
 // --server-pid: the server's CPU time (user + system, from /proc/PID/stat) over the
 // measured seconds, divided by the calls answered: cpu_us_per_call. It counts everything
@@ -240,6 +243,7 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
   const int last_year = std::stoi(years.substr(years.find(':') + 1));
   auto year = [&] { return first_year + static_cast<int>(rng() % (last_year - first_year + 1)); };
   auto entity = [&] { return entities[rng() % entities.size()].id; };
+  const v1::RelationView view = Flag(flags, "view", "basic") == "full" ? v1::FULL : v1::BASIC;
   if (name == "neighbors") {
     w.method = "/annals.v1.QueryService/Neighbors";
     for (int i = 0; i < 8192; ++i) {
@@ -247,7 +251,8 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_entity_id(entity());
       r.set_direction(v1::BOTH);
       TwoYears(r.mutable_window(), year());
-      r.set_limit(100);
+      r.set_page_size(100);
+      r.set_view(view);
       w.requests.push_back(r.SerializeAsString());
     }
     w.sanity = Sanity<v1::NeighborsRequest, v1::NeighborsResponse>(
@@ -266,7 +271,8 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
     r.mutable_window()->mutable_start()->set_month(3);
     r.mutable_window()->mutable_end()->set_year(2014);
     r.mutable_window()->mutable_end()->set_month(10);
-    r.set_limit(100);
+    r.set_page_size(100);
+    r.set_view(view);
     w.requests.push_back(r.SerializeAsString());
     std::cerr << "busiest entity: " << busiest->id << " (" << busiest->degree << " relations)\n";
     w.sanity = Sanity<v1::NeighborsRequest, v1::NeighborsResponse>(
@@ -281,6 +287,7 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_predicate(predicates[rng() % predicates.size()]);
       TwoYears(r.mutable_window(), year());
       r.set_page_size(100);
+      r.set_view(view);
       w.requests.push_back(r.SerializeAsString());
     }
     w.sanity = Sanity<v1::ListRelationsRequest, v1::ListRelationsResponse>(
@@ -461,9 +468,9 @@ int Query(const std::map<std::string, std::string>& flags) {
   if (errors) std::cerr << errors << " errors, first: " << first_error << "\n";
   const double cpu_us_per_call =
       cpu_from < 0 || cpu_to < 0 || all.empty() ? -1 : (cpu_to - cpu_from) * 1e6 / static_cast<double>(all.size());
-  std::printf("RESULT kind=query workload=%s concurrency=%d calls=%zu seconds=%.2f qps=%.0f p50_ms=%.3f "
+  std::printf("RESULT kind=query workload=%s view=%s concurrency=%d calls=%zu seconds=%.2f qps=%.0f p50_ms=%.3f "
               "p99_ms=%.3f errors=%lld%s\n",
-              name.c_str(), concurrency, all.size(), seconds, all.size() / seconds, pct(0.50), pct(0.99),
+              name.c_str(), Flag(flags, "view", "basic").c_str(), concurrency, all.size(), seconds, all.size() / seconds, pct(0.50), pct(0.99),
               static_cast<long long>(errors),
               cpu_us_per_call < 0 ? "" : (" cpu_us_per_call=" + std::to_string(static_cast<int>(cpu_us_per_call))).c_str());
   return errors > 0 && all.empty() ? 1 : 0;

@@ -140,34 +140,44 @@ def main():
                             ("list", "ListRelations by random predicate and two-year window, first page of 100")):
         L.append(f"### {title}")
         L.append("")
+        L.append("Annals answers in the BASIC view (AIP-157: ids, predicate, valid time as written, status, "
+                 "the neighbour's label); FULL (every field, sources included) beside it, without a target.")
+        L.append("")
         L.append("| in flight | Annals QPS | p50 | p99 | empty RPC QPS | p50 | p99 | PostgreSQL QPS | p50 | p99 "
-                 "| Annals / empty | Annals / PG |")
-        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "| Annals / empty | Annals / PG | FULL QPS | FULL / empty |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in conc:
             a, e, p = q("annals", workload, c), q("empty", "health", c), q("pg", workload, c)
+            f = q("annals_full", workload, c)
             g = lambda r, k: num(r.get(k)) if r else None
             L.append(f"| {c} | {fmt_int(g(a, 'qps'))} | {fmt_ms(g(a, 'p50_ms'))} | {fmt_ms(g(a, 'p99_ms'))} "
                      f"| {fmt_int(g(e, 'qps'))} | {fmt_ms(g(e, 'p50_ms'))} | {fmt_ms(g(e, 'p99_ms'))} "
                      f"| {fmt_int(g(p, 'qps'))} | {fmt_ms(g(p, 'p50_ms'))} | {fmt_ms(g(p, 'p99_ms'))} "
-                     f"| {fmt_ratio(ratio(g(a, 'qps'), g(e, 'qps')))} | {fmt_ratio(ratio(g(a, 'qps'), g(p, 'qps')))} |")
+                     f"| {fmt_ratio(ratio(g(a, 'qps'), g(e, 'qps')))} | {fmt_ratio(ratio(g(a, 'qps'), g(p, 'qps')))} "
+                     f"| {fmt_int(g(f, 'qps'))} | {fmt_ratio(ratio(g(f, 'qps'), g(e, 'qps')))} |")
         L.append("")
 
     def cpu(r):
         return fmt_int(num(r.get("cpu_us_per_call"))) if r and r.get("cpu_us_per_call") else "–"
     L.append("Server CPU per call (µs, user + system of annalsd over the measured seconds / calls), "
-             "neighbours vs the empty RPC: " + "; ".join(
-                 f"c={c}: {cpu(q('annals', 'neighbors', c))} vs {cpu(q('empty', 'health', c))}" for c in conc) + ".")
+             "neighbours BASIC / FULL vs the empty RPC: " + "; ".join(
+                 f"c={c}: {cpu(q('annals', 'neighbors', c))} / {cpu(q('annals_full', 'neighbors', c))} "
+                 f"vs {cpu(q('empty', 'health', c))}" for c in conc) + ".")
     L.append("")
     if any(q("busiest", "busiest", c) for c in conc):
         L.append("### The busiest entity (issue #19): ICEWS14's, both directions, March–October 2014, 100 results")
         L.append("")
-        L.append("| in flight | Annals QPS | p50 | p99 | server CPU µs/call | empty RPC QPS | server CPU µs/call | Annals / empty |")
-        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        L.append("| in flight | Annals BASIC QPS | p50 | p99 | server CPU µs/call | empty RPC QPS | server CPU µs/call "
+                 "| PostgreSQL QPS | p50 | Annals / empty | Annals / PG | FULL QPS | FULL CPU µs/call |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in conc:
             a, e = q("busiest", "busiest", c), q("busiest_empty", "health", c)
+            f, p = q("busiest_full", "busiest", c), q("pg_busiest", "busiest", c)
             g = lambda r, k: num(r.get(k)) if r else None
             L.append(f"| {c} | {fmt_int(g(a, 'qps'))} | {fmt_ms(g(a, 'p50_ms'))} | {fmt_ms(g(a, 'p99_ms'))} | {cpu(a)} "
-                     f"| {fmt_int(g(e, 'qps'))} | {cpu(e)} | {fmt_ratio(ratio(g(a, 'qps'), g(e, 'qps')))} |")
+                     f"| {fmt_int(g(e, 'qps'))} | {cpu(e)} | {fmt_int(g(p, 'qps'))} | {fmt_ms(g(p, 'p50_ms'))} "
+                     f"| {fmt_ratio(ratio(g(a, 'qps'), g(e, 'qps')))} | {fmt_ratio(ratio(g(a, 'qps'), g(p, 'qps')))} "
+                     f"| {fmt_int(g(f, 'qps'))} | {cpu(f)} |")
         L.append("")
 
     L.append("### Graph queries (issue #4), one request in flight")

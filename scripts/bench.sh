@@ -159,10 +159,10 @@ stop_annalsd() {
 peak_rss_kb() { awk '/VmHWM/ { print $2 }' "/proc/$ANNALSD_PID/status"; }
 reset_peak() { echo 5 > "/proc/$ANNALSD_PID/clear_refs"; }
 
-annals_query() {  # TAG WORKLOAD CONCURRENCY [ENTITIES FILE]
+annals_query() {  # TAG WORKLOAD CONCURRENCY [ENTITIES FILE] [VIEW: basic (default) or full]
   local line
   line=$("$BIN/annals_bench" query --addr "$ADDR" --entities "${4:-$W/entities.tsv}" --predicates "$W/predicates.txt" \
-          --workload "$2" --concurrency "$3" --seconds "$SECS" --warmup "$WARM" --years "$YEARS" \
+          --workload "$2" --concurrency "$3" --seconds "$SECS" --warmup "$WARM" --years "$YEARS" --view "${5:-basic}" \
           --server-pid "$ANNALSD_PID" 2>>"$W/driver.log" | result)
   record "$1 $line"
   log "  $1 $line"
@@ -235,6 +235,7 @@ log "queries: Annals (neighbors, list) and the empty RPC (grpc.health.v1.Health/
 reset_peak
 for c in $CONCURRENCY; do
   annals_query "annals scale=1" neighbors "$c"
+  annals_query "annals_full scale=1" neighbors "$c" "$W/entities.tsv" full
   annals_query "annals scale=1" list "$c"
   annals_query "empty scale=1" health "$c"
 done
@@ -252,12 +253,15 @@ settle
 log "queries: the busiest entity of ICEWS14, and the empty RPC, c = $CONCURRENCY"
 mkdir -p "$W/data14"
 for part in train valid test; do gzip -cd "$DATA_ROOT/icews14/$part.tsv.gz" > "$W/data14/$part.tsv"; done
+cat "$W/data14"/{train,valid,test}.tsv > "$W/data14.tsv"  # for PostgreSQL's busiest query (section 3)
+chmod 644 "$W/data14.tsv"
 start_annalsd "$W/annals14"
 "$BIN/annals_bench" load --addr "$ADDR" --data "$W/data14/train.tsv,$W/data14/valid.tsv,$W/data14/test.tsv" \
   --entities-out "$W/entities14.tsv" 2>>"$W/driver.log" >/dev/null
 settle
 for c in $CONCURRENCY; do
   annals_query "busiest scale=1" busiest "$c" "$W/entities14.tsv"
+  annals_query "busiest_full scale=1" busiest "$c" "$W/entities14.tsv" full
   annals_query "busiest_empty scale=1" health "$c" "$W/entities14.tsv"
 done
 stop_annalsd
@@ -302,7 +306,7 @@ pg_query() {  # TAG SCRIPT CONCURRENCY DB [SECONDS]
   j=$(( c < 2 ? c : 2 ))
   rm -f "$W"/pglog/*
   pgbench -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$c" -j "$j" -T "$secs" \
-    -D nent="$NENT" -D npred="$NPRED" -D ylo="${YEARS%:*}" -D yhi="${YEARS#*:}" -f "$ROOT/bench/pg/$2.sql" -l --log-prefix="$W/pglog/pb" "$4" \
+    -D nent="$NENT" -D npred="$NPRED" -D ylo="${YEARS%:*}" -D yhi="${YEARS#*:}" -D busiest="${BUSIEST:-0}" -f "$ROOT/bench/pg/$2.sql" -l --log-prefix="$W/pglog/pb" "$4" \
     > "$W/pgbench.out" 2>&1 || { cat "$W/pgbench.out" >&2; exit 1; }
   local tps p50 p99 n failed
   tps=$(awk '/^tps = .*without initial/ { print $3 }' "$W/pgbench.out")
@@ -327,6 +331,18 @@ for c in $CONCURRENCY; do
 done
 pg_query "pg scale=1" traverse 1 bench1
 pg_query "pg scale=1" paths 1 bench1
+
+# The busiest entity on ICEWS14 (issue #19): the same load, untimed; the entity with the
+# most relations in both directions, as annals_bench picks it (John Kerry).
+log "queries: PostgreSQL, the busiest entity of ICEWS14"
+dropdb -h 127.0.0.1 -p "$PGPORT" -U postgres --if-exists bench14
+createdb -h 127.0.0.1 -p "$PGPORT" -U postgres bench14
+"${PSQL[@]}" -d bench14 -v data="$W/data14.tsv" -f "$ROOT/bench/pg/load.sql"
+BUSIEST=$("${PSQL[@]}" -d bench14 -tA -c "SELECT e FROM (SELECT subject AS e FROM relation UNION ALL
+  SELECT object FROM relation) x GROUP BY e ORDER BY count(*) DESC, e LIMIT 1")
+log "  busiest: $("${PSQL[@]}" -d bench14 -tA -c "SELECT name FROM entity WHERE id = $BUSIEST")"
+settle
+for c in $CONCURRENCY; do pg_query "pg_busiest scale=1" busiest "$c" bench14; done
 
 # --- 4. 10x: load and neighbour queries again -------------------------------------------------
 if [ "$SCALE" != 0 ]; then

@@ -546,10 +546,26 @@ class EmptyDatabaseTest(CliTestCase):
         self.assertEqual(len(limited["neighbors"]), 2, "--limit 2 returns 2 of the 3")
         self.assertTrue(limited.get("truncated"), "3 matched, 2 returned: truncated")
         text = self.ok("neighbors", "nb.hub", "--limit", "2")
-        self.assertIn("truncated", text, "the table must say the answer was truncated")
-        self.assertNotIn("truncated", self.ok("neighbors", "nb.hub", "--limit", "3"), "3 of 3 is not truncated")
-        self.assertNotIn("truncated", self.ok("neighbors", "nb.hub", "--direction", "out", "--limit", "2"),
+        self.assertIn("more: --page-token", text, "the table must say more neighbours follow, and how to get them")
+        self.assertNotIn("more:", self.ok("neighbors", "nb.hub", "--limit", "3"), "3 of 3 is not truncated")
+        self.assertNotIn("more:", self.ok("neighbors", "nb.hub", "--direction", "out", "--limit", "2"),
                          "2 of 2 is not truncated")
+        # Pages: the second page goes on where the first stopped; --all follows every token.
+        second = self.ok_json("neighbors", "nb.hub", "--page-size", "2", "--page-token", limited["nextPageToken"])
+        self.assertEqual(len(second["neighbors"]), 1)
+        self.assertFalse(second.get("truncated"))
+        paged = {n["relation"]["id"] for n in limited["neighbors"] + second["neighbors"]}
+        self.assertEqual(paged, {"rel.nb.1", "rel.nb.2", "rel.nb.3"})
+        everything = self.ok_json("neighbors", "nb.hub", "--page-size", "1", "--all")
+        self.assertEqual({n["relation"]["id"] for n in everything["neighbors"]}, paged)
+        # BASIC: the same relations, the other end named by id, label and kind only.
+        basic = self.ok_json("neighbors", "nb.hub", "--view", "basic")
+        self.assertEqual({(n["relation"]["id"], n["neighbor"]["id"], n["direction"]) for n in basic["neighbors"]},
+                         out_edges | in_edges)
+        for n in basic["neighbors"]:
+            self.assertNotIn("sources", n["relation"])
+            self.assertNotIn("revision", n["neighbor"])
+        self.fails(2, "neighbors", "nb.hub", "--view", "everything")
         self.rpc_fails("NOT_FOUND", "neighbors", "nb.nobody")
 
     def test_10_usage_errors_exit_2_before_any_call(self):
