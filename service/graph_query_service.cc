@@ -107,10 +107,10 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
     ASSIGN_OR_RETURN(storage::TraverseResult found,
                      storage::Traverse(*store, rev, starts, depth, filter, budget, view));
     for (size_t i = 0; i < found.entities.size(); ++i) {
-      *response->add_entities() = ToApi(found.entities[i]);
+      ToApi(found.entities[i], response->add_entities());
       response->add_depths(found.depths[i]);
     }
-    for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
+    for (const auto& r : found.relations) ToApi(r, response->add_relations());
     for (const auto& id : found.frontier) response->add_frontier(id);
     Finish(found.stop, rev, response);
     return absl::OkStatus();
@@ -184,7 +184,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Timeline(grpc::CallbackServerContext
     }
     for (const auto& id : documents) {
       ASSIGN_OR_RETURN(auto doc, store->GetDocument(id, rev));
-      if (doc) *response->add_documents() = ToApi(*doc);
+      if (doc) ToApi(*doc, response->add_documents());
     }
     Finish(set.stop, rev, response);
     return absl::OkStatus();

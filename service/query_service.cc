@@ -103,7 +103,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::BatchGetEntities(grpc::CallbackServe
     for (const auto& id : request->ids()) {
       ASSIGN_OR_RETURN(auto entity, store->GetEntity(id, rev));
       if (entity)
-        *response->add_entities() = ToApi(*entity);
+        ToApi(*entity, response->add_entities());
       else
         missing.push_back(id);
     }
@@ -126,7 +126,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::SearchEntities(grpc::CallbackServerC
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(storage::EntityPage found,
                      store->SearchEntities(request->query(), request->kind(), page.revision, page.cursor, size));
-    for (const auto& e : found.entities) *response->add_entities() = ToApi(e);
+    for (const auto& e : found.entities) ToApi(e, response->add_entities());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
     response->set_revision(page.revision);
     ReportRevision(ctx, page.revision);
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListDocuments(grpc::CallbackServerCo
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(auto found, store->ListDocuments(page.revision, page.cursor, size));
-    for (const auto& d : found.first) *response->add_documents() = ToApi(d);
+    for (const auto& d : found.first) ToApi(d, response->add_documents());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.second));
     response->set_revision(page.revision);
     ReportRevision(ctx, page.revision);
@@ -207,7 +207,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerCo
     ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(storage::RelationPage found, store->ListRelations(filter, page.revision, page.cursor, size, view));
-    for (const auto& r : found.relations) *response->add_relations() = ToApi(r);
+    for (const auto& r : found.relations) ToApi(r, response->add_relations());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
     response->set_revision(page.revision);
     ReportRevision(ctx, page.revision);
@@ -263,25 +263,29 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
       self_is_neighbor |= other == query.entity_id;
       if (!other.empty() && slot_of.emplace(other, others.size()).second) others.push_back(other);
     }
-    ASSIGN_OR_RETURN(auto loaded, store->GetEntities(others, rev));
-    if (!loaded[0])
+    // FULL: whole entities. BASIC: the id, label and kind only, mostly from the label cache.
+    std::vector<v1::Entity> entities(others.size());
+    bool exists = false;
+    if (query.view == storage::View::kFull) {
+      ASSIGN_OR_RETURN(auto loaded, store->GetEntities(others, rev));
+      exists = loaded[0].has_value();
+      for (size_t i = 0; i < loaded.size(); ++i)
+        if (loaded[i] && (i > 0 || self_is_neighbor)) ToApi(*loaded[i], &entities[i]);
+    } else {
+      ASSIGN_OR_RETURN(auto labels, store->GetLabels(others, rev));
+      exists = labels[0].has_value();
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (!labels[i]) continue;
+        entities[i].set_id(others[i]);
+        entities[i].set_label(labels[i]->label);
+        entities[i].set_kind(labels[i]->kind);
+      }
+    }
+    if (!exists)
       return absl::NotFoundError(absl::StrCat("entity_id: entity '", query.entity_id, "' does not exist at revision ", rev));
-    // BASIC: the other end's id, label and kind only.
-    auto entity_in_view = [&](const storage::EntityRecord& e) {
-      if (query.view == storage::View::kFull) return ToApi(e);
-      v1::Entity out;
-      out.set_id(e.id());
-      out.set_label(e.label());
-      out.set_kind(e.kind());
-      return out;
-    };
-    std::vector<v1::Entity> entities(loaded.size());
-    for (size_t i = 1; i < loaded.size(); ++i)
-      if (loaded[i]) entities[i] = entity_in_view(*loaded[i]);
-    if (self_is_neighbor) entities[0] = entity_in_view(*loaded[0]);
     for (const auto& hit : page.hits) {
       auto* n = response->add_neighbors();
-      *n->mutable_relation() = ToApi(hit.relation);
+      ToApi(hit.relation, n->mutable_relation());
       n->set_direction(hit.outgoing ? v1::OUT : v1::IN);
       const std::string& other = hit.outgoing ? hit.relation.object_id() : hit.relation.subject();
       if (other.empty()) continue;  // a literal-valued relation has no entity at its far end

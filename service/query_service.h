@@ -3,6 +3,7 @@
 
 #include "annals/v1/query.grpc.pb.h"
 #include "absl/time/time.h"
+#include "service/arena_messages.h"
 #include "service/call_support.h"
 
 namespace annals::service {
@@ -19,7 +20,12 @@ struct QueryLimits {
 
 class QueryServiceImpl final : public v1::QueryService::CallbackService {
  public:
-  explicit QueryServiceImpl(const StoreSlot* slot, QueryLimits limits = {}) : slot_(slot), limits_(limits) {}
+  explicit QueryServiceImpl(const StoreSlot* slot, QueryLimits limits = {}) : slot_(slot), limits_(limits) {
+    // The list reads build hundreds of small messages per call: on an arena (arena_messages.h).
+    SetMessageAllocatorFor_Neighbors(&neighbors_messages_);
+    SetMessageAllocatorFor_ListRelations(&list_relations_messages_);
+    SetMessageAllocatorFor_Traverse(&traverse_messages_);
+  }
 
   grpc::ServerUnaryReactor* GetEntity(grpc::CallbackServerContext* ctx,
                                       const v1::GetEntityRequest* request,
@@ -57,6 +63,9 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
                                       v1::ConflictsResponse* response) override;
 
  private:
+  ArenaMessages<v1::NeighborsRequest, v1::NeighborsResponse> neighbors_messages_;
+  ArenaMessages<v1::ListRelationsRequest, v1::ListRelationsResponse> list_relations_messages_;
+  ArenaMessages<v1::TraverseRequest, v1::TraverseResponse> traverse_messages_;
   const StoreSlot* slot_;
   QueryLimits limits_;
 };

@@ -85,17 +85,21 @@ storage::EntityRecord ToRecord(const v1::Entity& e) {
   return out;
 }
 
+void ToApi(const storage::EntityRecord& e, v1::Entity* out) {
+  out->set_id(e.id());
+  out->set_kind(e.kind());
+  out->set_label(e.label());
+  for (const auto& a : e.aliases()) out->add_aliases(a);
+  out->set_description(e.description());
+  CopyValues(e.attributes(), out->mutable_attributes());
+  if (e.has_existence()) *out->mutable_existence() = Range<v1::TimeRange>(e.existence());
+  out->set_revision(e.revision());
+  if (e.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(e.recorded_at_micros());
+}
+
 v1::Entity ToApi(const storage::EntityRecord& e) {
   v1::Entity out;
-  out.set_id(e.id());
-  out.set_kind(e.kind());
-  out.set_label(e.label());
-  for (const auto& a : e.aliases()) out.add_aliases(a);
-  out.set_description(e.description());
-  CopyValues(e.attributes(), out.mutable_attributes());
-  if (e.has_existence()) *out.mutable_existence() = Range<v1::TimeRange>(e.existence());
-  out.set_revision(e.revision());
-  *out.mutable_recorded_at() = Micros(e.recorded_at_micros());
+  ToApi(e, &out);
   return out;
 }
 
@@ -110,16 +114,20 @@ storage::DocumentRecord ToRecord(const v1::Document& d) {
   return out;
 }
 
+void ToApi(const storage::DocumentRecord& d, v1::Document* out) {
+  out->set_id(d.id());
+  out->set_title(d.title());
+  out->set_uri(d.uri());
+  out->set_publisher(d.publisher());
+  for (const auto& a : d.authors()) out->add_authors(a);
+  if (d.has_published()) *out->mutable_published() = Date<v1::Date>(d.published());
+  out->set_revision(d.revision());
+  if (d.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(d.recorded_at_micros());
+}
+
 v1::Document ToApi(const storage::DocumentRecord& d) {
   v1::Document out;
-  out.set_id(d.id());
-  out.set_title(d.title());
-  out.set_uri(d.uri());
-  out.set_publisher(d.publisher());
-  for (const auto& a : d.authors()) out.add_authors(a);
-  if (d.has_published()) *out.mutable_published() = Date<v1::Date>(d.published());
-  out.set_revision(d.revision());
-  *out.mutable_recorded_at() = Micros(d.recorded_at_micros());
+  ToApi(d, &out);
   return out;
 }
 
@@ -139,22 +147,27 @@ storage::RelationRecord ToRecord(const v1::Relation& r) {
   return out;
 }
 
+void ToApi(const storage::RelationRecord& r, v1::Relation* out) {
+  out->set_id(r.id());
+  out->set_subject(r.subject());
+  out->set_predicate(r.predicate());
+  if (r.object_case() == storage::RelationRecord::kObjectId) out->set_object_id(r.object_id());
+  if (r.object_case() == storage::RelationRecord::kValue) *out->mutable_value() = Val<v1::Value>(r.value());
+  if (r.has_valid()) *out->mutable_valid() = Range<v1::TimeRange>(r.valid());
+  CopyValues(r.qualifiers(), out->mutable_qualifiers());
+  for (const auto& s : r.sources()) *out->add_sources() = Src<v1::Source>(s);
+  if (r.has_confidence()) out->set_confidence(r.confidence());
+  out->set_status(static_cast<v1::Status>(r.status()));
+  out->set_revision(r.revision());
+  // Unset in the BASIC view (index entries do not keep it).
+  if (r.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(r.recorded_at_micros());
+  out->set_retracted(r.retracted());
+  out->set_retraction_reason(r.retraction_reason());
+}
+
 v1::Relation ToApi(const storage::RelationRecord& r) {
   v1::Relation out;
-  out.set_id(r.id());
-  out.set_subject(r.subject());
-  out.set_predicate(r.predicate());
-  if (r.object_case() == storage::RelationRecord::kObjectId) out.set_object_id(r.object_id());
-  if (r.object_case() == storage::RelationRecord::kValue) *out.mutable_value() = Val<v1::Value>(r.value());
-  if (r.has_valid()) *out.mutable_valid() = Range<v1::TimeRange>(r.valid());
-  CopyValues(r.qualifiers(), out.mutable_qualifiers());
-  for (const auto& s : r.sources()) *out.add_sources() = Src<v1::Source>(s);
-  if (r.has_confidence()) out.set_confidence(r.confidence());
-  out.set_status(static_cast<v1::Status>(r.status()));
-  out.set_revision(r.revision());
-  *out.mutable_recorded_at() = Micros(r.recorded_at_micros());
-  out.set_retracted(r.retracted());
-  out.set_retraction_reason(r.retraction_reason());
+  ToApi(r, &out);
   return out;
 }
 

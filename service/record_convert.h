@@ -16,7 +16,12 @@ storage::RelationRecord ToRecord(const v1::Relation& r);
 
 v1::Date ToApi(const storage::Date& d);
 v1::Entity ToApi(const storage::EntityRecord& e);
+// The same, into a message the caller owns (one allocated on a response's arena: filling
+// it in place avoids a copy between arenas).
+void ToApi(const storage::EntityRecord& e, v1::Entity* out);
 v1::Document ToApi(const storage::DocumentRecord& d);
+void ToApi(const storage::DocumentRecord& d, v1::Document* out);
 v1::Relation ToApi(const storage::RelationRecord& r);
+void ToApi(const storage::RelationRecord& r, v1::Relation* out);
 
 }  // namespace annals::service

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "storage/key_codec.h"
+#include "storage/label_cache.h"
 #include "storage/record.pb.h"
 #include "storage/valid_time.h"
 
@@ -255,6 +256,11 @@ class Store {
   absl::StatusOr<std::optional<EntityRecord>> GetEntity(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<DocumentRecord>> GetDocument(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<RelationRecord>> GetRelation(std::string_view id, int64_t rev);
+  // The label and kind of each entity at `rev` (nullopt: none), in the order given: what the
+  // BASIC view names a neighbour by. Mostly from a cache of newest versions (label_cache.h),
+  // right at every revision.
+  absl::StatusOr<std::vector<std::optional<LabelCache::Label>>> GetLabels(const std::vector<std::string>& ids,
+                                                                          int64_t rev);
   // GetEntity for many ids at once (one iterator), in the order given.
   absl::StatusOr<std::vector<std::optional<EntityRecord>>> GetEntities(const std::vector<std::string>& ids,
                                                                        int64_t rev);
@@ -429,6 +435,7 @@ class Store {
   // Entities and documents the committer has seen committed. Neither is ever deleted, so
   // a hit needs no read; a miss reads the store. Cleared when it reaches kKnownIdsCap.
   absl::flat_hash_set<std::string> known_entities_, known_documents_;  // guarded by commit_mu_
+  LabelCache labels_;  // every writer of entity versions invalidates it (label_cache.h)
   int64_t last_recorded_micros_ = 0;  // guarded by commit_mu_
 };
 

@@ -328,6 +328,11 @@ absl::Status Store::WriteEntryLocked(const LogEntry& entry, BuiltEntry& built) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
+  if (entry.entities_size() > 0) {  // before the revision is published (label_cache.h)
+    std::vector<std::string> ids;
+    for (const auto& e : entry.entities()) ids.push_back(e.id());
+    labels_.Invalidate(ids);
+  }
 
   // Published only now.
   position_.store(entry.position(), std::memory_order_release);

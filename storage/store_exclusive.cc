@@ -52,6 +52,7 @@ absl::Status Store::ExclusiveWriter::Publish(const std::vector<std::vector<std::
     args.push_back(std::move(arg));
   }
   RETURN_IF_ERROR(FromRocks(store_.db_->IngestExternalFiles(args)));
+  store_.labels_.Clear();  // the load's entities are not listed here (label_cache.h)
   // Published only now: readers at the new revision see everything, earlier ones nothing.
   if (entry.next_relation() > 0) store_.next_relation_ = entry.next_relation();
   store_.last_recorded_micros_ = recorded_at_;

@@ -188,6 +188,34 @@ absl::StatusOr<std::vector<std::optional<EntityRecord>>> Store::GetEntities(cons
   return out;
 }
 
+absl::StatusOr<std::vector<std::optional<LabelCache::Label>>> Store::GetLabels(const std::vector<std::string>& ids,
+                                                                                 int64_t rev) {
+  auto out = labels_.Find(ids, rev);
+  if (std::all_of(out.begin(), out.end(), [](const auto& l) { return l.has_value(); })) return out;
+  const uint64_t epoch = labels_.Epoch();  // before the iterator: see label_cache.h
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kEntities)));
+  std::vector<std::pair<std::string, LabelCache::Label>> newest;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (out[i]) continue;
+    // The newest version first: when the read is at or after it, it is the answer and
+    // may be cached; otherwise the version current at `rev` is read (and not cached).
+    EntityRecord rec;
+    ASSIGN_OR_RETURN(bool found, SeekVersion(it.get(), Cf::kEntities, ids[i], INT64_MAX, &rec));
+    if (!found) continue;
+    if (rec.revision() <= rev) {
+      out[i] = LabelCache::Label{rec.label(), rec.kind(), rec.revision()};
+      newest.emplace_back(ids[i], *out[i]);
+      continue;
+    }
+    ASSIGN_OR_RETURN(found, SeekVersion(it.get(), Cf::kEntities, ids[i], rev, &rec));
+    if (found) out[i] = LabelCache::Label{rec.label(), rec.kind(), rec.revision()};
+  }
+  labels_.Fill(newest, epoch);
+  return out;
+}
+
 absl::Status Store::LoadExactMany(Cf family, const std::vector<std::string>& keys,
                                   const std::vector<google::protobuf::Message*>& out) {
   if (keys.empty()) return absl::OkStatus();

@@ -568,6 +568,37 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
   }
 }
 
+// GetLabels answers from a cache of newest versions (label_cache.h): at every revision it
+// must give what GetEntity gives there, whatever was cached before, in any order of reads
+// and relabels.
+TEST_F(StoreTest, LabelsAreRightAtEveryRevisionWhateverWasCached) {
+  AddBasics();
+  std::mt19937 rng(7);
+  const std::vector<std::string> ids = {"pakistan", "russia", "zardari", "nobody"};
+  for (int step = 0; step < 60; ++step) {
+    if (rng() % 3 == 0) {  // a relabel of one entity (or of two in one commit)
+      WriteSet w;
+      const size_t first = rng() % 3;
+      w.entities.push_back(Entity(ids[first], absl::StrCat("Label ", step), {}, step % 2 ? "state" : "person"));
+      if (rng() % 2) w.entities.push_back(Entity(ids[(first + 1) % 3], absl::StrCat("Other ", step)));
+      MustCommit(w);
+    }
+    const int64_t latest = store_->LatestRevision();
+    const int64_t rev = rng() % 2 ? latest : 1 + static_cast<int64_t>(rng() % latest);
+    auto labels = store_->GetLabels(ids, rev);
+    ASSERT_TRUE(labels.ok()) << labels.status();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto entity = store_->GetEntity(ids[i], rev);
+      ASSERT_TRUE(entity.ok());
+      ASSERT_EQ((*labels)[i].has_value(), entity->has_value()) << ids[i] << " @" << rev;
+      if (!*entity) continue;
+      EXPECT_EQ((*labels)[i]->label, (*entity)->label()) << ids[i] << " @" << rev << " step " << step;
+      EXPECT_EQ((*labels)[i]->kind, (*entity)->kind()) << ids[i] << " @" << rev;
+      EXPECT_EQ((*labels)[i]->revision, (*entity)->revision()) << ids[i] << " @" << rev;
+    }
+  }
+}
+
 // Window scans read each duration tier from w_lo minus the tier's reach (key_codec.h).
 // At the exact edge of every tier: a relation lasting exactly the tier's longest span and
 // ending on the window's first day is found; one that ends the day before is not.
