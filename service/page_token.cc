@@ -47,7 +47,7 @@ absl::StatusOr<PageToken> DecodePageToken(std::string_view token, const std::str
   std::string_view rest = std::string_view(raw).substr(kHeader);
   if (rest.compare(0, query_digest.size(), query_digest) != 0)
     return absl::InvalidArgumentError(
-        "page_token: made for a different query (every field but page_size must stay the same)");
+        "page_token: made for a different query (every field but page_size, page_token, view and consistency must equal the first request's)");
   rest.remove_prefix(query_digest.size());
   PageToken out;
   out.revision = static_cast<int64_t>(storage::key::ReadU64(rest));

@@ -13,6 +13,7 @@
 //                 "log_start" (the first log position kept)                    u64
 //                 "settings"                                                   Settings
 //                 "cluster" (the cluster it is a member of; local)             text
+//                 "index_rebuild" (while a rebuild of the index families runs)  u64
 //  entities       entity_id 00 | ~rev(8)                                        EntityRecord
 //  documents      document_id 00 | ~rev(8)                                      DocumentRecord
 //  relations      relation_id 00 | ~rev(8)                                      RelationRecord

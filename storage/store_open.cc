@@ -72,7 +72,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
-  if (format < kFormatVersion) {  // store_upgrade.cc, one format at a time
+  // An index rebuild that did not finish (store_upgrade.cc) is started again.
+  bool rebuild_indexes = format < kFormatVersion;
+  if (rocksdb::Status s = db->Get(rocksdb::ReadOptions(), store->cf(Cf::kMeta), "index_rebuild", &value); s.ok())
+    rebuild_indexes = true;
+  else if (!s.IsNotFound())
+    return FromRocks(s);
+  if (rebuild_indexes) {  // store_upgrade.cc, one format at a time
     std::lock_guard<std::mutex> lock(store->commit_mu_);
     if (format == 1) RETURN_IF_ERROR(store->UpgradeFromFormat1Locked());
     RETURN_IF_ERROR(store->UpgradeIndexesLocked());

@@ -26,9 +26,13 @@
 // revision that replaced each version as its rev_removed. The log, the records and the
 // change log do not change, so a replica of format 3 applies the same entries as one of
 // format 2 and answers the same (a rolling upgrade); state digests differ across formats.
-// The old entries are dropped with one range deletion per family, the new ones written in
-// batches, and meta "format" = 3 last: a crash in between leaves format 2, and the next
-// open starts the rebuild again from nothing.
+// First meta "format" = 3 and "index_rebuild" are written (synced): from then on a build
+// of format 2 refuses the database (it cannot read its indexes), and a build of format 3
+// rebuilds again at every open until the rebuild has finished. Then the old entries are
+// dropped with one range deletion per family, the new ones written in batches, and
+// "index_rebuild" deleted last. A crash, or an unreadable relation, part-way leaves the
+// marker: the next open starts the rebuild again from nothing (and an unreadable relation
+// stops every open, naming it, rather than serving incomplete indexes).
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -149,6 +153,14 @@ absl::Status Store::UpgradeFromFormat1Locked() {
 
 absl::Status Store::UpgradeIndexesLocked() {
   rocksdb::WriteOptions wo;
+  {
+    rocksdb::WriteBatch marker;
+    marker.Put(cf(Cf::kMeta), "format", U64Value(3));
+    marker.Put(cf(Cf::kMeta), "index_rebuild", U64Value(1));
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    RETURN_IF_ERROR(FromRocks(db_->Write(synced, &marker)));
+  }
   for (Cf family : kRelationIndexFamilies)
     RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, cf(family), "", key::PrefixEnd(""))));
   constexpr size_t kBatchBytes = 32 << 20;
@@ -180,7 +192,7 @@ absl::Status Store::UpgradeIndexesLocked() {
     }
   }
   RETURN_IF_ERROR(FromRocks(it->status()));
-  wb.Put(cf(Cf::kMeta), "format", U64Value(3));
+  wb.Delete(cf(Cf::kMeta), "index_rebuild");
   wo.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
   // The range deletions and the old entries go away now rather than at some later

@@ -692,5 +692,32 @@ TEST_F(Format2Test, OpeningRebuildsTheIndexesAndTheyAnswerAsBefore) {
             (std::set<std::string>{"upgrade-probe-visit", "upgrade-probe-budget"}));
 }
 
+// A rebuild that stopped part-way (a crash after the old entries were dropped) leaves meta
+// "index_rebuild" with format 3: the next open rebuilds again, from nothing.
+TEST_F(Format2Test, ARebuildThatStoppedPartWayIsStartedAgainAtTheNextOpen) {
+  { ASSERT_NE(MustOpen(Path()), nullptr); }  // the upgrade, whole
+  {
+    // What a crash after the range deletions would leave: the marker, and entries missing.
+    RocksSetup setup = RocksSetupFor({});
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(setup.db, Path(), setup.families, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[static_cast<int>(Cf::kMeta)], "index_rebuild", U64Value(1)).ok());
+    for (Cf family : {Cf::kOut, Cf::kByTime})
+      ASSERT_TRUE(raw->DeleteRange(rocksdb::WriteOptions(), handles[static_cast<int>(family)], "", key::PrefixEnd("")).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    delete raw;
+  }
+  {
+    auto store = MustOpen(Path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(ProbeNeighbors(*store, 18, View::kBasic),
+              (std::set<std::string>{"upgrade-probe-visit", "upgrade-probe-budget"}));
+  }
+  auto report = VerifyDatabase(Path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->Summary();
+}
+
 }  // namespace
 }  // namespace annals::storage
