@@ -237,6 +237,7 @@ for c in $CONCURRENCY; do
   annals_query "annals scale=1" neighbors "$c"
   annals_query "annals_full scale=1" neighbors "$c" "$W/entities.tsv" full
   annals_query "annals scale=1" list "$c"
+  annals_query "annals_full scale=1" list "$c" "$W/entities.tsv" full
   annals_query "empty scale=1" health "$c"
 done
 annals_query "annals scale=1" traverse 1
