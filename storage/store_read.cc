@@ -239,12 +239,13 @@ absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_
         }
         NeighborHit& hit = page.hits.emplace_back();
         hit.outgoing = family == Cf::kOut;
-        if (!BasicRelationOf(family, entry, v, &hit.relation)) {
+        if (query.view == View::kFull) {
+          record_keys.push_back(key::Version(entry.rel_id, entry.rev));  // the record replaces it below
+        } else if (!BasicRelationOf(family, entry, v, &hit.relation)) {
           inner = absl::DataLossError(absl::StrCat("unreadable summary in ", CfName(family), " for relation ",
                                                    std::string(entry.rel_id)));
           return false;
         }
-        if (query.view == View::kFull) record_keys.push_back(key::Version(entry.rel_id, entry.rev));
         last_key.assign(hit.outgoing ? "o" : "i").append(k);
         return true;
       }));

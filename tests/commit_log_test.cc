@@ -525,14 +525,26 @@ TEST(CommitLog, ABulkLoadIsOneEntryThatReplaysToTheSameState) {
 // tests/data/format1-db.tar.gz: the seed data, a retraction, an ICEWS import through
 // Ingest and a re-import (request-id-only commits), written by annalsd before the log
 // (tests/data/README.md).
-class Format1Test : public ::testing::Test {
+// A database fixture, tests/data/NAME.tar.gz (tests/data/README.md), unpacked into a
+// temporary directory.
+class FixtureDatabaseTest : public ::testing::Test {
  protected:
+  explicit FixtureDatabaseTest(std::string name) : name_(std::move(name)) {}
   void SetUp() override {
-    const std::string cmd = absl::StrCat("tar -xzf " ANNALS_SOURCE_DIR "/tests/data/format1-db.tar.gz -C ", dir_.path());
+    const std::string cmd =
+        absl::StrCat("tar -xzf " ANNALS_SOURCE_DIR "/tests/data/", name_, ".tar.gz -C ", dir_.path());
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
-  std::string Path() const { return dir_.Sub("format1-db"); }
+  std::string Path() const { return dir_.Sub(name_); }
   TempDir dir_;
+
+ private:
+  std::string name_;
+};
+
+class Format1Test : public FixtureDatabaseTest {
+ protected:
+  Format1Test() : FixtureDatabaseTest("format1-db") {}
 };
 
 TEST_F(Format1Test, OpeningUpgradesAndTheRebuiltLogReplaysToTheSameData) {
@@ -595,13 +607,9 @@ TEST_F(Format1Test, AFormatNewerThanThisBuildIsRefusedWithAMessageThatSaysSo) {
 // tiered index entries (tests/data/README.md). Opening it rebuilds every relation index
 // entry (store_upgrade.cc); verify then checks each entry against its record both ways,
 // and the reads below are known from how the fixture was made.
-class Format2Test : public ::testing::Test {
+class Format2Test : public FixtureDatabaseTest {
  protected:
-  void SetUp() override {
-    const std::string cmd = absl::StrCat("tar -xzf " ANNALS_SOURCE_DIR "/tests/data/format2-db.tar.gz -C ", dir_.path());
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  }
-  std::string Path() const { return dir_.Sub("format2-db"); }
+  Format2Test() : FixtureDatabaseTest("format2-db") {}
   // The ids of upgrade-probe's relations visible at `rev` (any status), in `view`.
   std::set<std::string> ProbeNeighbors(Store& store, int64_t rev, View view) {
     NeighborQuery q;
@@ -615,7 +623,6 @@ class Format2Test : public ::testing::Test {
       for (const auto& h : page->hits) ids.insert(h.relation.id());
     return ids;
   }
-  TempDir dir_;
 };
 
 TEST_F(Format2Test, OpeningRebuildsTheIndexesAndTheyAnswerAsBefore) {
