@@ -72,9 +72,9 @@ int main(int argc, char** argv) {
     std::cerr << "reopen: wrong revision\n";
     return 1;
   }
-  NeighborQuery q;
+  RelationFilter q;
   q.entity_id = ds.entities[ds.rows.front().subject].id;
-  auto hits = (*store)->Neighbors(q, revision, "", 1000);
+  auto hits = (*store)->FindRelations(q, revision, "", 1000);
   auto last = (*store)->GetRelation("r" + std::to_string(ds.rows.size()), revision);
   if (!hits.ok() || hits->hits.empty() || !last.ok() || !last->has_value()) {
     std::cerr << "reads after the bulk load found nothing\n";

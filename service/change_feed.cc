@@ -7,55 +7,28 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "service/record_convert.h"
+#include "service/relation_filter_parse.h"
 #include "service/request_validation.h"
 #include "storage/key_codec.h"
 #include "storage/status_macros.h"
 
 namespace annals::service {
 
-bool ScopeFilter::Matches(const storage::RelationRecord& r) const {
-  if (!predicates.empty() && std::find(predicates.begin(), predicates.end(), r.predicate()) == predicates.end())
-    return false;
-  const std::string& object = r.object_id();
-  if (!entity_id.empty() && r.subject() != entity_id && object != entity_id) return false;
-  if (!between.empty() && !((r.subject() == between[0] && object == between[1]) ||
-                            (r.subject() == between[1] && object == between[0])))
-    return false;
-  if (!document_id.empty() &&
-      std::none_of(r.sources().begin(), r.sources().end(),
-                   [&](const storage::Source& s) { return s.document_id() == document_id; }))
-    return false;
-  return true;
-}
-
 bool ScopeFilter::MatchesEntity(const std::string& id) const {
-  if (!predicates.empty() || !document_id.empty()) return false;  // those scopes are about relations
+  if (!relations.predicates.empty() || !relations.document_id.empty()) return false;  // those scopes are about relations
   if (whole_graph()) return true;
-  return id == entity_id || std::find(between.begin(), between.end(), id) != between.end();
+  return id == relations.entity_id || id == relations.other_id;
 }
 
 bool ScopeFilter::MatchesDocument(const std::string& id) const {
-  if (!predicates.empty() || !entity_id.empty() || !between.empty()) return false;
-  return document_id.empty() || id == document_id;
+  if (!relations.predicates.empty() || !relations.entity_id.empty()) return false;
+  return relations.document_id.empty() || id == relations.document_id;
 }
 
 absl::StatusOr<ScopeFilter> ScopeOf(const v1::Scope& scope) {
   ScopeFilter f;
-  if (!scope.entity_id().empty()) RETURN_IF_ERROR(CheckId("scope.entity_id", scope.entity_id()));
-  if (!scope.document_id().empty()) RETURN_IF_ERROR(CheckId("scope.document_id", scope.document_id()));
-  if (scope.between_size() != 0 && scope.between_size() != 2)
-    return absl::InvalidArgumentError("scope.between: give exactly two entity ids");
-  for (int i = 0; i < scope.between_size(); ++i)
-    RETURN_IF_ERROR(CheckId(absl::StrCat("scope.between[", i, "]"), scope.between(i)));
-  if (scope.predicates_size() > kMaxRepeated)
-    return absl::InvalidArgumentError(absl::StrCat("scope.predicates: more than ", kMaxRepeated));
-  for (int i = 0; i < scope.predicates_size(); ++i)
-    if (scope.predicates(i).empty() || scope.predicates(i).size() > kMaxIdBytes)
-      return absl::InvalidArgumentError(absl::StrCat("scope.predicates[", i, "]: empty or longer than 128 bytes"));
-  f.entity_id = scope.entity_id();
-  f.document_id = scope.document_id();
-  f.between.assign(scope.between().begin(), scope.between().end());
-  f.predicates.assign(scope.predicates().begin(), scope.predicates().end());
+  ASSIGN_OR_RETURN(f.relations, RelationFilterOf(scope, "scope."));
+  f.relations.statuses = storage::EveryStatus();  // a change of status is a change to see
   return f;
 }
 

@@ -13,14 +13,13 @@
 
 namespace annals::service {
 
-// A validated v1::Scope.
+// A validated v1::Scope: which relations (a storage::RelationFilter wanting every status;
+// entity_id anchors it, `between` makes a pair), and which entity and document changes.
 struct ScopeFilter {
-  std::string entity_id, document_id;
-  std::vector<std::string> between;  // empty or exactly two ids
-  std::vector<std::string> predicates;
+  storage::RelationFilter relations;
 
-  bool whole_graph() const { return entity_id.empty() && document_id.empty() && between.empty(); }
-  bool Matches(const storage::RelationRecord& r) const;
+  bool whole_graph() const { return relations.entity_id.empty() && relations.document_id.empty(); }
+  bool Matches(const storage::RelationRecord& r) const { return storage::Matches(relations, r); }
   bool MatchesEntity(const std::string& id) const;
   bool MatchesDocument(const std::string& id) const;
 };

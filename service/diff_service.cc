@@ -27,57 +27,13 @@ class RefusedStream final : public grpc::ServerWriteReactor<v1::Change> {
 absl::StatusOr<std::map<std::string, storage::RelationRecord>> HoldingIn(
     storage::Store& store, const ScopeFilter& scope, const storage::DayWindow& window,
     const std::vector<int>& statuses, int64_t rev, int cap, bool* truncated) {
+  storage::RelationFilter filter = scope.relations;
+  filter.statuses = statuses;
+  filter.window = window;
+  ASSIGN_OR_RETURN(storage::RelationPage page, store.FindRelations(filter, rev, "", cap));
+  *truncated = *truncated || !page.next_cursor.empty();
   std::map<std::string, storage::RelationRecord> out;
-  auto keep = [&](storage::RelationRecord r) {
-    if (scope.Matches(r)) out.emplace(r.id(), std::move(r));
-  };
-  if (!scope.entity_id.empty()) {
-    storage::NeighborQuery q;
-    q.entity_id = scope.entity_id;
-    q.predicates = scope.predicates;
-    q.statuses = statuses;
-    q.window = window;
-    ASSIGN_OR_RETURN(storage::NeighborPage page, store.Neighbors(q, rev, "", cap));
-    *truncated = *truncated || page.truncated;
-    for (auto& hit : page.hits) keep(std::move(hit.relation));
-    return out;
-  }
-  // Every other scope is one or more ListRelations walks, each filtered again by the scope.
-  std::vector<storage::RelationFilter> walks;
-  storage::RelationFilter base;
-  base.statuses = statuses;
-  base.window = window;
-  if (scope.between.size() == 2) {
-    for (int flip = 0; flip < 2; ++flip) {
-      storage::RelationFilter f = base;
-      f.subject = scope.between[flip];
-      f.object_id = scope.between[1 - flip];
-      walks.push_back(f);
-    }
-  } else if (!scope.document_id.empty()) {
-    base.document_id = scope.document_id;
-    walks.push_back(base);
-  } else if (!scope.predicates.empty()) {
-    for (const auto& p : scope.predicates) {
-      storage::RelationFilter f = base;
-      f.predicate = p;
-      walks.push_back(f);
-    }
-  } else {
-    walks.push_back(base);
-  }
-  for (const auto& f : walks) {
-    std::string cursor;
-    do {
-      ASSIGN_OR_RETURN(storage::RelationPage page, store.ListRelations(f, rev, cursor, 1000));
-      for (auto& r : page.relations) keep(std::move(r));
-      cursor = page.next_cursor;
-      if (static_cast<int>(out.size()) >= cap && !cursor.empty()) {
-        *truncated = true;
-        return out;
-      }
-    } while (!cursor.empty());
-  }
+  for (auto& hit : page.hits) out.emplace(hit.relation.id(), std::move(hit.relation));  // a self-relation comes twice
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "service/query_service.h"
 #include "service/read_point.h"
 #include "service/record_convert.h"
+#include "service/relation_filter_parse.h"
 #include "service/request_validation.h"
 #include "storage/graph_query.h"
 #include "storage/relation_views.h"
@@ -22,30 +23,6 @@ absl::StatusOr<int> Bounded(std::string_view field, int32_t requested, int defau
   if (requested > cap)
     return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": at most ", cap, " on this server"));
   return requested == 0 ? std::min(default_value, cap) : requested;
-}
-
-// The filter shared by every graph query.
-template <typename Request>
-absl::StatusOr<storage::EdgeFilter> FilterOf(const Request& request, v1::Direction direction) {
-  storage::EdgeFilter f;
-  switch (direction) {
-    case v1::DIRECTION_UNSPECIFIED:
-    case v1::BOTH: break;
-    case v1::OUT: f.incoming = false; break;
-    case v1::IN: f.outgoing = false; break;
-    default: return absl::InvalidArgumentError(absl::StrCat("direction: unknown value ", static_cast<int>(direction)));
-  }
-  if (request.predicates_size() > kMaxRepeated)
-    return absl::InvalidArgumentError(absl::StrCat("predicates: more than ", kMaxRepeated));
-  for (int i = 0; i < request.predicates_size(); ++i) {
-    const std::string& p = request.predicates(i);
-    if (p.empty() || p.size() > kMaxIdBytes)
-      return absl::InvalidArgumentError(absl::StrCat("predicates[", i, "]: empty or longer than 128 bytes"));
-    if (std::find(f.predicates.begin(), f.predicates.end(), p) == f.predicates.end()) f.predicates.push_back(p);
-  }
-  ASSIGN_OR_RETURN(f.statuses, StatusFilter("statuses", request.statuses()));
-  ASSIGN_OR_RETURN(f.window, DayWindowOf("window", request.has_window() ? &request.window() : nullptr));
-  return f;
 }
 
 storage::QueryBudget BudgetOf(const QueryLimits& limits, grpc::CallbackServerContext* ctx) {
@@ -97,7 +74,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
     for (int i = 0; i < request->start_ids_size(); ++i)
       RETURN_IF_ERROR(CheckId(absl::StrCat("start_ids[", i, "]"), request->start_ids(i)));
     ASSIGN_OR_RETURN(int depth, Bounded("max_depth", request->max_depth(), 2, limits_.max_depth));
-    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, request->direction()));
+    ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     storage::QueryBudget budget = BudgetOf(limits_, ctx);
     ASSIGN_OR_RETURN(budget.max_fan_out, Bounded("max_fan_out", request->max_fan_out(), limits_.max_fan_out, limits_.max_fan_out));
     ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
@@ -128,7 +105,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::FindPaths(grpc::CallbackServerContex
       return absl::InvalidArgumentError("target_id: must differ from source_id");
     ASSIGN_OR_RETURN(int hops, Bounded("max_hops", request->max_hops(), 3, limits_.max_depth));
     ASSIGN_OR_RETURN(int k, Bounded("k", request->k(), 1, 100));
-    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, request->direction()));
+    ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(storage::PathsResult found,
                      storage::FindPaths(*store, rev, request->source_id(), request->target_id(), hops, filter,
@@ -153,11 +130,10 @@ namespace {
 // The relations of an entity or a pair, for Timeline, Aggregate and Conflicts.
 template <typename Request>
 absl::StatusOr<storage::RelationSet> ScopedRelations(storage::Store& store, const Request& request,
-                                                     const storage::EdgeFilter& filter, int64_t rev,
+                                                     const storage::RelationFilter& filter, int64_t rev,
                                                      const storage::QueryBudget& budget) {
   RETURN_IF_ERROR(CheckId("entity_id", request.entity_id()));
-  if (!request.other_id().empty()) RETURN_IF_ERROR(CheckId("other_id", request.other_id()));
-  return storage::RelationsOf(store, rev, request.entity_id(), request.other_id(), filter, budget);
+  return storage::RelationsOf(store, rev, filter, budget);
 }
 
 }  // namespace
@@ -172,7 +148,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Timeline(grpc::CallbackServerContext
     storage::QueryBudget budget = BudgetOf(limits_, ctx);
     ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
-    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, v1::BOTH));
+    ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, budget));
     std::set<std::string> documents;
     for (const auto& r : set.relations)
@@ -198,7 +174,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Aggregate(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (!v1::Granularity_IsValid(request->period())) return absl::InvalidArgumentError("period: unknown value");
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
-    ASSIGN_OR_RETURN(storage::EdgeFilter filter, FilterOf(*request, v1::BOTH));
+    ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, BudgetOf(limits_, ctx)));
     storage::AggregateResult agg =
         storage::AggregateRelations(set.relations, PeriodOf(request->period()), request->group_by_predicate());
@@ -238,25 +214,24 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Conflicts(grpc::CallbackServerContex
     if (by_document) {
       // The document's claims, and every claim on the same subject-predicate-object.
       RETURN_IF_ERROR(CheckId("document_id", request->document_id()));
-      storage::RelationFilter cites;
-      cites.document_id = request->document_id();
-      ASSIGN_OR_RETURN(cites.statuses, StatusFilter("statuses", request->statuses()));
-      ASSIGN_OR_RETURN(storage::RelationPage page, store->ListRelations(cites, rev, "", budget.max_results));
+      ASSIGN_OR_RETURN(storage::RelationFilter cites, RelationFilterOf(*request));
+      ASSIGN_OR_RETURN(storage::RelationPage page, store->FindRelations(cites, rev, "", budget.max_results));
       if (!page.next_cursor.empty()) set.stop = {true, "max_results", "the document cites more claims than max_results"};
       std::set<std::string> seen;
-      for (const auto& r : page.relations) {
-        storage::RelationFilter same;
-        same.subject = r.subject();
-        same.predicate = r.predicate();
-        same.object_id = r.object_id();
+      for (const auto& hit : page.hits) {
+        const storage::RelationRecord& r = hit.relation;
+        storage::RelationFilter same;  // the same subject-predicate-object
+        same.entity_id = r.subject();
+        same.incoming = false;
+        same.predicates = {r.predicate()};
+        same.other_id = r.object_id();
         same.statuses = cites.statuses;
-        ASSIGN_OR_RETURN(storage::RelationPage peers, store->ListRelations(same, rev, "", 1000));
-        for (auto& p : peers.relations)
-          if (seen.insert(p.id()).second) set.relations.push_back(std::move(p));
+        ASSIGN_OR_RETURN(storage::RelationPage peers, store->FindRelations(same, rev, "", 1000));
+        for (auto& p : peers.hits)
+          if (seen.insert(p.relation.id()).second) set.relations.push_back(std::move(p.relation));
       }
     } else {
-      storage::EdgeFilter filter;
-      ASSIGN_OR_RETURN(filter.statuses, StatusFilter("statuses", request->statuses()));
+      ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
       ASSIGN_OR_RETURN(set, ScopedRelations(*store, *request, filter, rev, budget));
     }
     std::vector<storage::ConflictGroupResult> groups = storage::FindConflicts(set.relations);

@@ -7,7 +7,9 @@
 namespace annals::service {
 namespace {
 constexpr char kTag[] = "pt";
-constexpr char kTokenVersion = 1;
+// 2: relation listings' cursors name their scan in the filter's plan
+// (storage/relation_filter.h); version 1 cursors were bare keys.
+constexpr char kTokenVersion = 2;
 constexpr size_t kHeader = 2 + 1 + 4;  // tag, token version, index format
 
 void AppendU32(std::string* out, uint32_t v) {

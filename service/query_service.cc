@@ -8,6 +8,7 @@
 #include "service/page_token.h"
 #include "service/read_point.h"
 #include "service/record_convert.h"
+#include "service/relation_filter_parse.h"
 #include "service/request_validation.h"
 #include "service/write_path.h"
 #include "storage/index_summary.h"
@@ -65,10 +66,6 @@ absl::Status CheckText(std::string_view field, const std::string& text) {
   if (text.find('\0') != std::string::npos)
     return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": contains a NUL byte"));
   return absl::OkStatus();
-}
-
-absl::Status CheckOptionalId(std::string_view field, const std::string& id) {
-  return id.empty() ? absl::OkStatus() : CheckId(field, id);
 }
 
 }  // namespace
@@ -192,22 +189,12 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerCo
                                                           v1::ListRelationsResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
-    storage::RelationFilter filter;
-    RETURN_IF_ERROR(CheckOptionalId("subject", request->subject()));
-    RETURN_IF_ERROR(CheckOptionalId("object_id", request->object_id()));
-    RETURN_IF_ERROR(CheckOptionalId("document_id", request->document_id()));
-    RETURN_IF_ERROR(CheckText("predicate", request->predicate()));
-    filter.subject = request->subject();
-    filter.object_id = request->object_id();
-    filter.document_id = request->document_id();
-    filter.predicate = request->predicate();
-    ASSIGN_OR_RETURN(filter.statuses, StatusFilter("statuses", request->statuses()));
-    ASSIGN_OR_RETURN(filter.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
+    ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
     ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
-    ASSIGN_OR_RETURN(storage::RelationPage found, store->ListRelations(filter, page.revision, page.cursor, size, view));
-    for (const auto& r : found.relations) ToApi(r, response->add_relations());
+    ASSIGN_OR_RETURN(storage::RelationPage found, store->FindRelations(filter, page.revision, page.cursor, size, view));
+    for (const auto& hit : found.hits) ToApi(hit.relation, response->add_relations());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
     response->set_revision(page.revision);
     ReportRevision(ctx, page.revision);
@@ -221,36 +208,17 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     RETURN_IF_ERROR(CheckId("entity_id", request->entity_id()));
-    storage::NeighborQuery query;
-    query.entity_id = request->entity_id();
-    switch (request->direction()) {
-      case v1::DIRECTION_UNSPECIFIED:
-      case v1::BOTH: break;
-      case v1::OUT: query.incoming = false; break;
-      case v1::IN: query.outgoing = false; break;
-      default:
-        return absl::InvalidArgumentError(absl::StrCat("direction: unknown value ", static_cast<int>(request->direction())));
-    }
-    if (request->predicates_size() > kMaxRepeated)
-      return absl::InvalidArgumentError(absl::StrCat("predicates: more than ", kMaxRepeated));
-    for (int i = 0; i < request->predicates_size(); ++i) {
-      RETURN_IF_ERROR(CheckText(absl::StrCat("predicates[", i, "]"), request->predicates(i)));
-      if (std::find(query.predicates.begin(), query.predicates.end(), request->predicates(i)) ==
-          query.predicates.end())
-        query.predicates.push_back(request->predicates(i));  // a repeat would list its hits twice
-    }
-    ASSIGN_OR_RETURN(query.statuses, StatusFilter("statuses", request->statuses()));
-    ASSIGN_OR_RETURN(query.window, DayWindowOf("window", request->has_window() ? &request->window() : nullptr));
+    ASSIGN_OR_RETURN(storage::RelationFilter query, RelationFilterOf(*request));
     if (request->limit() != 0 && request->page_size() != 0 && request->limit() != request->page_size())
       return absl::InvalidArgumentError(absl::StrCat("limit: the old name of page_size; ", request->limit(),
                                                      " disagrees with page_size ", request->page_size()));
     ASSIGN_OR_RETURN(int size, request->page_size() != 0
                                    ? PageSize("page_size", request->page_size(), kDefaultNeighbors)
                                    : PageSize("limit", request->limit(), kDefaultNeighbors));
-    ASSIGN_OR_RETURN(query.view, ViewOf("view", request->view()));
+    ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(PageToken token, StartPage(*slot_, *ctx, *request));
     const int64_t rev = token.revision;
-    ASSIGN_OR_RETURN(storage::NeighborPage page, store->Neighbors(query, rev, token.cursor, size));
+    ASSIGN_OR_RETURN(storage::RelationPage page, store->FindRelations(query, rev, token.cursor, size, view));
     // The entity itself and each neighbour entity, each once, in one pass over the store
     // (one iterator: creating it cost as much as a seek). The entity's own existence is
     // checked here too, after the scan: at a fixed revision the order does not matter.
@@ -266,7 +234,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     // FULL: whole entities. BASIC: the id, label and kind only, mostly from the label cache.
     std::vector<v1::Entity> entities(others.size());
     bool exists = false;
-    if (query.view == storage::View::kFull) {
+    if (view == storage::View::kFull) {
       ASSIGN_OR_RETURN(auto loaded, store->GetEntities(others, rev));
       exists = loaded[0].has_value();
       for (size_t i = 0; i < loaded.size(); ++i)
@@ -293,7 +261,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     }
     response->set_next_page_token(NextPageToken(*request, rev, page.next_cursor));
     response->set_revision(rev);
-    response->set_truncated(page.truncated);
+    response->set_truncated(!page.next_cursor.empty());
     ReportRevision(ctx, rev);
     return absl::OkStatus();
   });

@@ -34,6 +34,11 @@ void CheckIdField(const FieldPath& path, const std::string& id, FieldErrors* err
         absl::StrCat("'", id.substr(0, 140), "' is not a valid id ([a-z0-9][a-z0-9._:-]*, at most 128 bytes)"));
 }
 
+// The one predicate rule (storage::kMaxPredicateBytes), for what is written and what is asked.
+void CheckPredicateField(const FieldPath& path, const std::string& predicate, FieldErrors* errors) {
+  CheckText(path, predicate, storage::kMaxPredicateBytes, true, errors);
+}
+
 void CheckDate(const FieldPath& path, const v1::Date& date, FieldErrors* errors) {
   if (auto s = storage::ValidateDate(ToRecord(date)); !s.ok()) Add(errors, path, std::string(s.message()));
 }
@@ -140,7 +145,7 @@ void ValidateDocument(const v1::Document& d, const FieldPath& path, FieldErrors*
 void ValidateRelation(const v1::Relation& r, const FieldPath& path, FieldErrors* errors) {
   if (!r.id().empty()) CheckIdField(path.Field("id"), r.id(), errors);
   CheckIdField(path.Field("subject"), r.subject(), errors);
-  CheckText(path.Field("predicate"), r.predicate(), kMaxIdBytes, true, errors);
+  CheckPredicateField(path.Field("predicate"), r.predicate(), errors);
   switch (r.object_case()) {
     case v1::Relation::kObjectId: CheckIdField(path.Field("object_id"), r.object_id(), errors); break;
     case v1::Relation::kValue: CheckValue(path.Field("value"), r.value(), errors); break;
@@ -166,6 +171,16 @@ void ValidateRelation(const v1::Relation& r, const FieldPath& path, FieldErrors*
 absl::Status CheckId(std::string_view field, std::string_view id) {
   FieldErrors errors;
   CheckIdField(FieldPath(field, -1), std::string(id), &errors);
+  return FirstError(errors);
+}
+
+absl::Status CheckOptionalId(std::string_view field, std::string_view id) {
+  return id.empty() ? absl::OkStatus() : CheckId(field, id);
+}
+
+absl::Status CheckPredicate(std::string_view field, std::string_view predicate) {
+  FieldErrors errors;
+  CheckPredicateField(FieldPath(field, -1), std::string(predicate), &errors);
   return FirstError(errors);
 }
 

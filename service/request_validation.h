@@ -57,6 +57,11 @@ void ValidateRelation(const v1::Relation& relation, const FieldPath& path, Field
 
 // An id that must be present and well-formed.
 absl::Status CheckId(std::string_view field, std::string_view id);
+// An id that may be empty (an optional filter), well-formed when it is not.
+absl::Status CheckOptionalId(std::string_view field, std::string_view id);
+// A predicate, written or asked: 1 to 128 bytes (storage::kMaxPredicateBytes), no
+// control characters. One rule for every request.
+absl::Status CheckPredicate(std::string_view field, std::string_view predicate);
 // An optional request_id: at most 128 printable ASCII bytes.
 absl::Status CheckRequestId(std::string_view request_id);
 // A page size: 0 means `default_size`; negative or over kMaxPageSize is an error.

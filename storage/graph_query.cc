@@ -26,7 +26,7 @@ struct Edge {
 // The relations at each entity, loaded once per query, in relation-id order.
 class Adjacency {
  public:
-  Adjacency(Store& store, int64_t rev, const EdgeFilter& filter, int fan_out, View view = View::kFull)
+  Adjacency(Store& store, int64_t rev, const RelationFilter& filter, int fan_out, View view = View::kFull)
       : store_(store), rev_(rev), filter_(filter), fan_out_(fan_out), view_(view) {}
 
   // The edges at `entity` that the filter allows to walk away from it.
@@ -63,15 +63,11 @@ class Adjacency {
   absl::StatusOr<const std::vector<Edge>*> All(const std::string& entity) {
     auto& cached = all_[entity];
     if (cached) return cached.get();
-    NeighborQuery q;
-    q.entity_id = entity;
-    q.outgoing = q.incoming = true;  // both, so Into() can use them too
-    q.predicates = filter_.predicates;
-    q.statuses = filter_.statuses;
-    q.window = filter_.window;
-    q.view = view_;
-    ASSIGN_OR_RETURN(NeighborPage page, store_.Neighbors(q, rev_, "", fan_out_));
-    if (page.truncated) truncated_at_.push_back(entity);
+    RelationFilter at = filter_;
+    at.entity_id = entity;
+    at.outgoing = at.incoming = true;  // both, so Into() can use them too
+    ASSIGN_OR_RETURN(RelationPage page, store_.FindRelations(at, rev_, "", fan_out_, view_));
+    if (!page.next_cursor.empty()) truncated_at_.push_back(entity);
     cached = std::make_unique<std::vector<Edge>>();
     for (auto& hit : page.hits) {
       if (hit.relation.object_case() != RelationRecord::kObjectId) continue;  // literal: no entity there
@@ -94,7 +90,7 @@ class Adjacency {
 
   Store& store_;
   int64_t rev_;
-  EdgeFilter filter_;
+  RelationFilter filter_;
   int fan_out_;
   View view_;
   absl::flat_hash_map<std::string, std::unique_ptr<std::vector<Edge>>> all_, from_, into_;
@@ -118,7 +114,7 @@ void StopAt(Stop* stop, std::string bound, std::string hint) {
 }  // namespace
 
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
-                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget,
+                                        int max_depth, const RelationFilter& filter, const QueryBudget& budget,
                                         View view) {
   TraverseResult out;
   Adjacency adjacency(store, rev, filter, budget.max_fan_out, view);
@@ -186,7 +182,7 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
 }
 
 absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source,
-                                      const std::string& target, int max_hops, const EdgeFilter& filter,
+                                      const std::string& target, int max_hops, const RelationFilter& filter,
                                       bool time_respecting, int k, const QueryBudget& budget) {
   RETURN_IF_ERROR(RequireEntity(store, source, rev, "source_id"));
   RETURN_IF_ERROR(RequireEntity(store, target, rev, "target_id"));

@@ -19,15 +19,6 @@ struct QueryBudget {
   absl::Time deadline = absl::InfiniteFuture();
 };
 
-// Which relations a walk may follow.
-struct EdgeFilter {
-  bool outgoing = true;  // from subject to object
-  bool incoming = true;  // from object to subject
-  std::vector<std::string> predicates;
-  std::vector<int> statuses;
-  std::optional<DayWindow> window;
-};
-
 struct Stop {
   bool truncated = false;
   std::string bound;  // "max_results", "max_fan_out", "max_steps", "deadline"
@@ -42,10 +33,13 @@ struct TraverseResult {
   Stop stop;
 };
 
+// Which relations a walk may follow: `filter` without an anchor (a walk sets it to each
+// entity it expands); outgoing and incoming say which way a relation may be walked.
+
 // Breadth-first from `starts` up to `max_depth` hops; relations in `view`. NOT_FOUND when a start entity does
 // not exist at `rev`.
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
-                                        int max_depth, const EdgeFilter& filter, const QueryBudget& budget,
+                                        int max_depth, const RelationFilter& filter, const QueryBudget& budget,
                                         View view = View::kFull);
 
 struct PathStepResult {
@@ -72,7 +66,7 @@ struct PathsResult {
 // arriving later is abandoned. That bound ignores the no-repeat rule, so it never prunes a
 // path that exists.
 absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source,
-                                      const std::string& target, int max_hops, const EdgeFilter& filter,
+                                      const std::string& target, int max_hops, const RelationFilter& filter,
                                       bool time_respecting, int k, const QueryBudget& budget);
 
 }  // namespace annals::storage

@@ -76,53 +76,25 @@ std::string PeriodLabel(int64_t day, Period period) {
   return buf;
 }
 
-absl::StatusOr<RelationSet> RelationsOf(Store& store, int64_t rev, const std::string& entity,
-                                        const std::string& other, const EdgeFilter& filter,
+absl::StatusOr<RelationSet> RelationsOf(Store& store, int64_t rev, const RelationFilter& filter,
                                         const QueryBudget& budget) {
-  ASSIGN_OR_RETURN(auto e, store.GetEntity(entity, rev));
-  if (!e) return absl::NotFoundError(absl::StrCat("entity_id: entity '", entity, "' does not exist at revision ", rev));
+  ASSIGN_OR_RETURN(auto e, store.GetEntity(filter.entity_id, rev));
+  if (!e)
+    return absl::NotFoundError(
+        absl::StrCat("entity_id: entity '", filter.entity_id, "' does not exist at revision ", rev));
+  if (!filter.other_id.empty()) {
+    ASSIGN_OR_RETURN(auto o, store.GetEntity(filter.other_id, rev));
+    if (!o)
+      return absl::NotFoundError(
+          absl::StrCat("other_id: entity '", filter.other_id, "' does not exist at revision ", rev));
+  }
+  ASSIGN_OR_RETURN(RelationPage page, store.FindRelations(filter, rev, "", budget.max_results));
   RelationSet out;
-  if (other.empty()) {
-    NeighborQuery q;
-    q.entity_id = entity;
-    q.outgoing = filter.outgoing;
-    q.incoming = filter.incoming;
-    q.predicates = filter.predicates;
-    q.statuses = filter.statuses;
-    q.window = filter.window;
-    ASSIGN_OR_RETURN(NeighborPage page, store.Neighbors(q, rev, "", budget.max_results));
-    std::set<std::string> seen;  // a relation from the entity to itself comes twice
-    for (auto& hit : page.hits)
-      if (seen.insert(hit.relation.id()).second) out.relations.push_back(std::move(hit.relation));
-    if (page.truncated)
-      out.stop = {true, "max_results", "narrow the window or the predicates, or raise max_results"};
-    return out;
-  }
-  ASSIGN_OR_RETURN(auto o, store.GetEntity(other, rev));
-  if (!o) return absl::NotFoundError(absl::StrCat("other_id: entity '", other, "' does not exist at revision ", rev));
-  for (int flip = 0; flip < 2; ++flip) {
-    RelationFilter f;
-    f.subject = flip ? other : entity;
-    f.object_id = flip ? entity : other;
-    f.statuses = filter.statuses;
-    f.window = filter.window;
-    const std::vector<std::string> predicates = filter.predicates.empty() ? std::vector<std::string>{""} : filter.predicates;
-    for (const auto& p : predicates) {
-      f.predicate = p;
-      std::string cursor;
-      do {
-        const int room = budget.max_results - static_cast<int>(out.relations.size());
-        if (room <= 0) {
-          out.stop = {true, "max_results", "narrow the window or the predicates, or raise max_results"};
-          return out;
-        }
-        ASSIGN_OR_RETURN(RelationPage page, store.ListRelations(f, rev, cursor, std::min(room, 1000)));
-        for (auto& r : page.relations) out.relations.push_back(std::move(r));
-        cursor = page.next_cursor;
-      } while (!cursor.empty());
-    }
-    if (entity == other) break;
-  }
+  std::set<std::string> seen;  // a relation from the entity to itself comes twice
+  for (auto& hit : page.hits)
+    if (seen.insert(hit.relation.id()).second) out.relations.push_back(std::move(hit.relation));
+  if (!page.next_cursor.empty())
+    out.stop = {true, "max_results", "narrow the window or the predicates, or raise max_results"};
   return out;
 }
 

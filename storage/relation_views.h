@@ -21,14 +21,14 @@ enum class Period { kYear, kQuarter, kMonth };
 // The label of the period holding `day`: "2011", "2011-Q2", "2011-05".
 std::string PeriodLabel(int64_t day, Period period);
 
-// The relations of `entity` (both directions), or between `entity` and `other` (both
-// directions) when `other` is set, that pass `filter`; at most budget.max_results.
+// The relations that pass `filter`, which is anchored (entity_id set, other_id for a
+// pair); at most budget.max_results, each once (a relation from the entity to itself is
+// found from both ends). NOT_FOUND when either entity does not exist at `rev`.
 struct RelationSet {
   std::vector<RelationRecord> relations;
   Stop stop;
 };
-absl::StatusOr<RelationSet> RelationsOf(Store& store, int64_t rev, const std::string& entity,
-                                        const std::string& other, const EdgeFilter& filter,
+absl::StatusOr<RelationSet> RelationsOf(Store& store, int64_t rev, const RelationFilter& filter,
                                         const QueryBudget& budget);
 
 struct TimelineGroupResult {

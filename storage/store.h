@@ -32,6 +32,7 @@
 #include "storage/key_codec.h"
 #include "storage/label_cache.h"
 #include "storage/record.pb.h"
+#include "storage/relation_filter.h"
 #include "storage/valid_time.h"
 
 namespace rocksdb {
@@ -123,36 +124,16 @@ struct PreparedCommit {
 // the record as stored.
 enum class View { kBasic, kFull };
 
-// Filters of ListRelations; each non-empty one must match.
-struct RelationFilter {
-  std::string subject, predicate, object_id, document_id;
-  std::vector<int> statuses;  // ClaimStatus values; empty = asserted or unspecified
-  std::optional<DayWindow> window;
+// One relation a scan found. `outgoing`: it was read from the anchor's outgoing side
+// (the filter's entity is its subject); false for the incoming side.
+struct RelationHit {
+  RelationRecord relation;
+  bool outgoing = true;
 };
 
 struct RelationPage {
-  std::vector<RelationRecord> relations;
-  std::string next_cursor;  // empty at the end
-};
-
-struct NeighborQuery {
-  std::string entity_id;
-  bool outgoing = true, incoming = true;
-  std::vector<std::string> predicates;  // empty = all; else scanned in this order
-  std::vector<int> statuses;
-  std::optional<DayWindow> window;
-  View view = View::kFull;
-};
-
-struct NeighborHit {
-  RelationRecord relation;
-  bool outgoing = true;  // the entity is the relation's subject
-};
-
-struct NeighborPage {
-  std::vector<NeighborHit> hits;
-  bool truncated = false;   // more hits exist: next_cursor continues after these
-  std::string next_cursor;  // empty at the end
+  std::vector<RelationHit> hits;
+  std::string next_cursor;  // empty at the end; else more hits exist, after these
 };
 
 struct EntityPage {
@@ -265,17 +246,12 @@ class Store {
   absl::StatusOr<std::vector<std::optional<EntityRecord>>> GetEntities(const std::vector<std::string>& ids,
                                                                        int64_t rev);
 
-  // Relations visible at `rev` matching `filter`, in index order (key_codec.h: within the
-  // index chosen, by duration tier, then start), after `cursor`.
-  absl::StatusOr<RelationPage> ListRelations(const RelationFilter& filter, int64_t rev,
-                                             std::string_view cursor, int limit,
-                                             View view = View::kFull);
-
-  // Relations touching an entity at `rev`, after `cursor`, at most `limit`: outgoing first,
-  // then incoming; within each, by predicate (in byte order, or in the order the query lists
-  // them), then duration tier, then start.
-  absl::StatusOr<NeighborPage> Neighbors(const NeighborQuery& query, int64_t rev, std::string_view cursor,
-                                         int limit);
+  // Relations visible at `rev` that pass `filter` (relation_filter.h), after `cursor`, at
+  // most `limit`, in the order of the filter's plan of scans (PlanScans). The one read of
+  // relations by filter: ListRelations, Neighbors, the graph queries and the change
+  // feed's scopes all come here.
+  absl::StatusOr<RelationPage> FindRelations(const RelationFilter& filter, int64_t rev, std::string_view cursor,
+                                             int limit, View view = View::kFull);
 
   // Entities with a name term starting with the folded `query` (all when empty), each once.
   absl::StatusOr<EntityPage> SearchEntities(std::string_view query, std::string_view kind,

@@ -15,13 +15,6 @@
 namespace annals::storage {
 namespace {
 
-// An unspecified status counts as asserted, on either side; no filter means asserted only.
-bool StatusWanted(const std::vector<int>& wanted, int status) {
-  auto normal = [](int s) { return s == CLAIM_STATUS_UNSPECIFIED ? int{CLAIM_ASSERTED} : s; };
-  if (wanted.empty()) return normal(status) == CLAIM_ASSERTED;
-  return std::any_of(wanted.begin(), wanted.end(), [&](int w) { return normal(w) == normal(status); });
-}
-
 // Where a page continues: just after the last key returned, or at the prefix.
 absl::StatusOr<std::string> ScanStart(const std::string& prefix, std::string_view cursor) {
   if (cursor.empty()) return prefix;
@@ -123,139 +116,65 @@ absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListD
   return std::make_pair(std::move(out), std::move(next));
 }
 
-absl::StatusOr<RelationPage> Store::ListRelations(const RelationFilter& filter, int64_t rev,
+absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, int64_t rev,
                                                   std::string_view cursor, int limit, View view) {
-  // The most selective index the filter allows; the rest is checked on each entry.
-  Cf family;
-  std::string prefix;
-  if (!filter.subject.empty() || !filter.object_id.empty()) {
-    family = filter.subject.empty() ? Cf::kIn : Cf::kOut;
-    key::AppendId(&prefix, filter.subject.empty() ? filter.object_id : filter.subject);
-    if (!filter.predicate.empty()) key::AppendId(&prefix, filter.predicate);
-  } else if (!filter.predicate.empty()) {
-    family = Cf::kByPredicate;
-    key::AppendId(&prefix, filter.predicate);
-  } else if (!filter.document_id.empty()) {
-    family = Cf::kByDocument;
-    key::AppendId(&prefix, filter.document_id);
-  } else {
-    family = Cf::kByTime;
+  const std::vector<IndexScan> plan = PlanScans(filter);
+  ScanCursor resume;
+  if (!cursor.empty()) {
+    auto decoded = DecodeScanCursor(cursor, plan);
+    if (!decoded) return absl::InvalidArgumentError("page_token: does not belong to this query");
+    resume = std::move(*decoded);
   }
-  ASSIGN_OR_RETURN(std::string from, ScanStart(prefix, cursor));
-  const std::string until = prefix.empty() ? std::string() : key::PrefixEnd(prefix);
-  // Only a document filter on another index needs the record to decide.
-  const bool check_document = !filter.document_id.empty() && family != Cf::kByDocument;
-
+  // The summary is decoded only when the answer or the filter needs it: FULL answers
+  // replace it with the record.
+  const bool need_summary = view == View::kBasic || !filter.other_id.empty();
   RelationPage page;
   std::vector<std::string> record_keys;
-  std::string last_key;
+  ScanCursor last;
   absl::Status inner;
-  RETURN_IF_ERROR(ScanRelationIndex(family, from, until, filter.window, rev,
-                                    [&](std::string_view k, const key::RelationIndexKey& entry, const IndexValue& v) {
-    if (!StatusWanted(filter.statuses, v.status)) return true;
-    if (filter.window && !Matches(v.bounds, *filter.window)) return true;
-    RelationRecord basic;
-    if (!BasicRelationOf(family, entry, v, &basic)) {
-      inner = absl::DataLossError(absl::StrCat("unreadable summary in ", CfName(family), " for relation ",
-                                               std::string(entry.rel_id)));
-      return false;
-    }
-    if (!filter.subject.empty() && basic.subject() != filter.subject) return true;
-    if (!filter.predicate.empty() && basic.predicate() != filter.predicate) return true;
-    if (!filter.object_id.empty() && basic.object_id() != filter.object_id) return true;
-    if (check_document) {
-      RelationRecord rec;
-      auto found = LoadExact(Cf::kRelations, entry.rel_id, entry.rev, &rec);
-      if (!found.ok() || !*found) {
-        inner = found.ok() ? absl::DataLossError(absl::StrCat("index points at missing relation ",
-                                                              std::string(entry.rel_id)))
-                           : found.status();
+  for (size_t n = resume.scan; n < plan.size() && page.next_cursor.empty(); ++n) {
+    const IndexScan& scan = plan[n];
+    std::string from = scan.prefix;
+    if (!cursor.empty() && n == resume.scan) from.assign(resume.key).push_back('\0');  // the smallest key after it
+    const std::string until = scan.prefix.empty() ? std::string() : key::PrefixEnd(scan.prefix);
+    const bool outgoing = scan.family != Cf::kIn;
+    RETURN_IF_ERROR(ScanRelationIndex(scan.family, from, until, filter.window, rev,
+                                      [&](std::string_view k, const key::RelationIndexKey& entry, const IndexValue& v) {
+      if (!StatusWanted(filter.statuses, v.status)) return true;
+      if (filter.window && !Matches(v.bounds, *filter.window)) return true;
+      RelationRecord basic;
+      if (need_summary && !BasicRelationOf(scan.family, entry, v, &basic)) {
+        inner = absl::DataLossError(absl::StrCat("unreadable summary in ", CfName(scan.family), " for relation ",
+                                                 std::string(entry.rel_id)));
         return false;
       }
-      if (std::none_of(rec.sources().begin(), rec.sources().end(),
-                       [&](const Source& s) { return s.document_id() == filter.document_id; }))
-        return true;
-    }
-    if (static_cast<int>(page.relations.size()) == limit) {
-      page.next_cursor = last_key;  // one more match exists: the page is full
-      return false;
-    }
-    if (view == View::kFull) record_keys.push_back(key::Version(entry.rel_id, entry.rev));
-    page.relations.push_back(std::move(basic));
-    last_key.assign(k);
-    return true;
-  }));
-  RETURN_IF_ERROR(inner);
-  if (view == View::kFull) {
-    std::vector<google::protobuf::Message*> records;
-    for (auto& r : page.relations) records.push_back(&r);
-    RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
-  }
-  return page;
-}
-
-absl::StatusOr<NeighborPage> Store::Neighbors(const NeighborQuery& query, int64_t rev, std::string_view cursor,
-                                              int limit) {
-  // A cursor is the family ('o' or 'i') and the last key returned. Scans go out, then in;
-  // within one, predicate by predicate when the query names them, in its order.
-  std::string base;
-  key::AppendId(&base, query.entity_id);
-  Cf resume_family = Cf::kOut;
-  std::string_view resume_key;
-  if (!cursor.empty()) {
-    resume_key = cursor.substr(1);
-    if ((cursor[0] != 'o' && cursor[0] != 'i') || resume_key.substr(0, base.size()) != base)
-      return absl::InvalidArgumentError("page_token: does not belong to this query");
-    resume_family = cursor[0] == 'o' ? Cf::kOut : Cf::kIn;
-  }
-  NeighborPage page;
-  std::vector<std::string> record_keys;
-  std::string last_key;
-  absl::Status inner;
-  for (Cf family : {Cf::kOut, Cf::kIn}) {
-    if ((family == Cf::kOut && !query.outgoing) || (family == Cf::kIn && !query.incoming)) continue;
-    if (family == Cf::kOut && resume_family == Cf::kIn) continue;  // listed on earlier pages
-    std::vector<std::string> prefixes;
-    if (query.predicates.empty()) prefixes.push_back(base);
-    for (const auto& predicate : query.predicates) {
-      std::string prefix = base;
-      key::AppendId(&prefix, predicate);
-      prefixes.push_back(std::move(prefix));
-    }
-    for (const std::string& prefix : prefixes) {
-      std::string from = prefix;
-      if (!resume_key.empty() && family == resume_family) {
-        if (resume_key.substr(0, prefix.size()) != prefix) continue;  // a predicate before the cursor's
-        from.assign(resume_key).push_back('\0');                   // the smallest key after it
-        resume_key = {};
+      if (!filter.other_id.empty() && (outgoing ? basic.object_id() : basic.subject()) != filter.other_id) return true;
+      if (scan.needs_document_check) {
+        RelationRecord rec;
+        auto found = LoadExact(Cf::kRelations, entry.rel_id, entry.rev, &rec);
+        if (!found.ok() || !*found) {
+          inner = found.ok() ? absl::DataLossError(absl::StrCat("index points at missing relation ",
+                                                                std::string(entry.rel_id)))
+                             : found.status();
+          return false;
+        }
+        if (std::none_of(rec.sources().begin(), rec.sources().end(),
+                         [&](const Source& s) { return s.document_id() == filter.document_id; }))
+          return true;
       }
-      RETURN_IF_ERROR(ScanRelationIndex(family, from, key::PrefixEnd(prefix), query.window, rev,
-                                        [&](std::string_view k, const key::RelationIndexKey& entry, const IndexValue& v) {
-        if (!StatusWanted(query.statuses, v.status)) return true;
-        if (query.window && !Matches(v.bounds, *query.window)) return true;
-        if (static_cast<int>(page.hits.size()) == limit) {
-          page.truncated = true;
-          return false;
-        }
-        NeighborHit& hit = page.hits.emplace_back();
-        hit.outgoing = family == Cf::kOut;
-        if (query.view == View::kFull) {
-          record_keys.push_back(key::Version(entry.rel_id, entry.rev));  // the record replaces it below
-        } else if (!BasicRelationOf(family, entry, v, &hit.relation)) {
-          inner = absl::DataLossError(absl::StrCat("unreadable summary in ", CfName(family), " for relation ",
-                                                   std::string(entry.rel_id)));
-          return false;
-        }
-        last_key.assign(hit.outgoing ? "o" : "i").append(k);
-        return true;
-      }));
-      RETURN_IF_ERROR(inner);
-      if (page.truncated) break;
-    }
-    if (page.truncated) break;
+      if (static_cast<int>(page.hits.size()) == limit) {
+        page.next_cursor = EncodeScanCursor(last);  // one more match exists: the page is full
+        return false;
+      }
+      if (view == View::kFull) record_keys.push_back(key::Version(entry.rel_id, entry.rev));  // replaces `basic` below
+      page.hits.push_back({std::move(basic), outgoing});
+      last.scan = n;
+      last.key.assign(k);
+      return true;
+    }));
+    RETURN_IF_ERROR(inner);
   }
-  if (page.truncated) page.next_cursor = last_key;
-  if (query.view == View::kFull) {
+  if (view == View::kFull) {
     std::vector<google::protobuf::Message*> records;
     for (auto& hit : page.hits) records.push_back(&hit.relation);
     RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));

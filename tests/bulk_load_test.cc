@@ -51,10 +51,10 @@ std::vector<std::string> AllIds(Store& store, const RelationFilter& f, int64_t r
   std::vector<RelationRecord> all;
   std::string cursor;
   do {
-    auto page = store.ListRelations(f, rev, cursor, 7);  // small pages: cursors too
+    auto page = store.FindRelations(f, rev, cursor, 7);  // small pages: cursors too
     EXPECT_TRUE(page.ok()) << page.status();
     if (!page.ok()) break;
-    all.insert(all.end(), page->relations.begin(), page->relations.end());
+    for (auto& hit : page->hits) all.push_back(std::move(hit.relation));
     cursor = page->next_cursor;
   } while (!cursor.empty());
   return Ids(all);
@@ -212,17 +212,19 @@ TEST_F(BulkLoadTest, WritesWhatCommitWritesAsOneRevision) {
   filters.push_back({});
   for (int i = 0; i < 30; i += 3) {
     RelationFilter f;
-    f.subject = "e" + std::to_string(i);
+    f.entity_id = "e" + std::to_string(i);
+    f.incoming = false;
     filters.push_back(f);
-    f.predicate = "met";
+    f.predicates = {"met"};
     filters.push_back(f);
     RelationFilter g;
-    g.object_id = "e" + std::to_string(i);
+    g.entity_id = "e" + std::to_string(i);
+    g.outgoing = false;
     filters.push_back(g);
   }
   for (const std::string p : {"met", "visited", "signed", "criticized"}) {
     RelationFilter f;
-    f.predicate = p;
+    f.predicates = {p};
     filters.push_back(f);
     TimeRange t;
     *t.mutable_start() = D(2008);
@@ -244,26 +246,26 @@ TEST_F(BulkLoadTest, WritesWhatCommitWritesAsOneRevision) {
     auto b = *BoundsOf(t);
     f.window = DayWindow{b.s_lo, b.e_hi};
     filters.push_back(f);
-    f.predicate = "visited";
+    f.predicates = {"visited"};
     filters.push_back(f);
   }
   for (const auto& f : filters) {
     std::vector<RelationRecord> expected;
     for (const auto& r : records)
       if (annals::testing::ReferenceMatches(r, f)) expected.push_back(r);
-    EXPECT_EQ(AllIds(*bulk, f, before + 1), Ids(expected)) << "subject=" << f.subject << " predicate=" << f.predicate
-                                                           << " object=" << f.object_id << " doc=" << f.document_id;
+    EXPECT_EQ(AllIds(*bulk, f, before + 1), Ids(expected)) << "entity=" << f.entity_id << " out=" << f.outgoing
+                                                           << " in=" << f.incoming << " doc=" << f.document_id;
     EXPECT_EQ(AllIds(*bulk, f, before + 1), AllIds(*online, f, before + 1));
     EXPECT_EQ(AllIds(*bulk, f, before), AllIds(*online, f, before));
   }
 
   // Neighbours of every entity, and name search (the changed entity's old name is gone).
   for (int i = 0; i < 30; ++i) {
-    NeighborQuery q;
+    RelationFilter q;
     q.entity_id = "e" + std::to_string(i);
     for (int64_t rev : {before, before + 1}) {
-      auto b = bulk->Neighbors(q, rev, "", 1000);
-      auto o = online->Neighbors(q, rev, "", 1000);
+      auto b = bulk->FindRelations(q, rev, "", 1000);
+      auto o = online->FindRelations(q, rev, "", 1000);
       ASSERT_TRUE(b.ok() && o.ok());
       ASSERT_EQ(b->hits.size(), o->hits.size()) << q.entity_id << " at " << rev;
       for (size_t k = 0; k < b->hits.size(); ++k) {
@@ -424,9 +426,9 @@ TEST_F(BulkLoadTest, SortsKeysSharingLongPrefixes) {
   }
   const int64_t rev = store->LatestRevision();
   for (const auto& entity : ids) {
-    NeighborQuery q;
+    RelationFilter q;
     q.entity_id = entity;
-    auto page = store->Neighbors(q, rev, "", 1000);
+    auto page = store->FindRelations(q, rev, "", 1000);
     ASSERT_TRUE(page.ok()) << page.status();
     std::vector<std::string> got, want;
     for (const auto& hit : page->hits) got.push_back(hit.relation.id() + (hit.outgoing ? ">" : "<"));
@@ -440,7 +442,7 @@ TEST_F(BulkLoadTest, SortsKeysSharingLongPrefixes) {
   }
   for (const auto& predicate : predicates) {
     RelationFilter f;
-    f.predicate = predicate;
+    f.predicates = {predicate};
     std::vector<RelationRecord> want;
     for (const auto& r : load)
       if (r.predicate() == predicate) want.push_back(r);

@@ -284,10 +284,10 @@ TEST(CommitLog, ReplayGivesTheSameStateAtEveryPositionWhateverTheClockAndOptions
         if (a->has_value()) EXPECT_EQ(SerializeDeterministic(**a), SerializeDeterministic(**b)) << id << " @" << rev;
       }
       RelationFilter f;
-      f.predicate = "met";
-      auto pa = source->ListRelations(f, rev, "", 1000), pb = replica->ListRelations(f, rev, "", 1000);
+      f.predicates = {"met"};
+      auto pa = source->FindRelations(f, rev, "", 1000), pb = replica->FindRelations(f, rev, "", 1000);
       ASSERT_TRUE(pa.ok() && pb.ok());
-      ASSERT_EQ(pa->relations.size(), pb->relations.size()) << "@" << rev;
+      ASSERT_EQ(pa->hits.size(), pb->hits.size()) << "@" << rev;
     }
     // A replica's own writes go on from the entries' recorded time, never behind it.
     WriteSet w = EntityBatch({Entity("z", "Z")});
@@ -306,16 +306,16 @@ TEST(CommitLog, AListingCursorFromTheWriterContinuesOnAReplica) {
   auto replica = MustOpen(rdir.Sub("db"));
   for (const auto& e : Entries(*writer)) ASSERT_TRUE(replica->Apply(e).ok());
   RelationFilter f;
-  f.predicate = "visited";
+  f.predicates = {"visited"};
   f.statuses = {1, 2, 3, 4, 5};
   const int64_t rev = writer->LatestRevision();
   std::string cursor;
   int pages = 0;
   do {
-    auto a = writer->ListRelations(f, rev, cursor, 2), b = replica->ListRelations(f, rev, cursor, 2);
+    auto a = writer->FindRelations(f, rev, cursor, 2), b = replica->FindRelations(f, rev, cursor, 2);
     ASSERT_TRUE(a.ok() && b.ok());
-    ASSERT_EQ(a->relations.size(), b->relations.size());
-    for (size_t i = 0; i < a->relations.size(); ++i) EXPECT_EQ(a->relations[i].id(), b->relations[i].id());
+    ASSERT_EQ(a->hits.size(), b->hits.size());
+    for (size_t i = 0; i < a->hits.size(); ++i) EXPECT_EQ(a->hits[i].relation.id(), b->hits[i].relation.id());
     EXPECT_EQ(a->next_cursor, b->next_cursor);
     cursor = a->next_cursor;
     ++pages;
@@ -612,11 +612,10 @@ class Format2Test : public FixtureDatabaseTest {
   Format2Test() : FixtureDatabaseTest("format2-db") {}
   // The ids of upgrade-probe's relations visible at `rev` (any status), in `view`.
   std::set<std::string> ProbeNeighbors(Store& store, int64_t rev, View view) {
-    NeighborQuery q;
+    RelationFilter q;
     q.entity_id = "upgrade-probe";
     q.statuses = {CLAIM_ASSERTED, CLAIM_PLANNED};
-    q.view = view;
-    auto page = store.Neighbors(q, rev, "", 100);
+    auto page = store.FindRelations(q, rev, "", 100, view);
     EXPECT_TRUE(page.ok()) << page.status();
     std::set<std::string> ids;
     if (page.ok())
@@ -641,12 +640,13 @@ TEST_F(Format2Test, OpeningRebuildsTheIndexesAndTheyAnswerAsBefore) {
     // The BASIC view comes from the rebuilt entries alone: the valid time as it was written
     // ("2012-03..?": a month, an unknown end), the literal value, the status of the version.
     RelationFilter f;
-    f.subject = "upgrade-probe";
-    f.predicate = "budget";
-    auto budget = store->ListRelations(f, 18, "", 10, View::kBasic);
+    f.entity_id = "upgrade-probe";
+    f.incoming = false;
+    f.predicates = {"budget"};
+    auto budget = store->FindRelations(f, 18, "", 10, View::kBasic);
     ASSERT_TRUE(budget.ok()) << budget.status();
-    ASSERT_EQ(budget->relations.size(), 1u);
-    const RelationRecord& b = budget->relations[0];
+    ASSERT_EQ(budget->hits.size(), 1u);
+    const RelationRecord& b = budget->hits[0].relation;
     EXPECT_EQ(b.valid().start().year(), 2012);
     EXPECT_EQ(b.valid().start().month(), 3);
     EXPECT_EQ(b.valid().start().day(), 0);
@@ -654,27 +654,27 @@ TEST_F(Format2Test, OpeningRebuildsTheIndexesAndTheyAnswerAsBefore) {
     EXPECT_EQ(b.value().quantity().unit(), "USD");
     EXPECT_EQ(b.value().quantity().amount(), 5e6);
     EXPECT_EQ(b.sources_size(), 0);
-    f.predicate = "visited";
+    f.predicates = {"visited"};
     f.statuses = {CLAIM_PLANNED};
-    auto visit = store->ListRelations(f, 18, "", 10, View::kBasic);
+    auto visit = store->FindRelations(f, 18, "", 10, View::kBasic);
     ASSERT_TRUE(visit.ok());
-    ASSERT_EQ(visit->relations.size(), 1u);
-    EXPECT_EQ(visit->relations[0].revision(), 8);
-    EXPECT_EQ(visit->relations[0].valid().end().month(), 5);
+    ASSERT_EQ(visit->hits.size(), 1u);
+    EXPECT_EQ(visit->hits[0].relation.revision(), 8);
+    EXPECT_EQ(visit->hits[0].relation.valid().end().month(), 5);
     // A window scan over the rebuilt tiers agrees with a brute-force filter of the whole
     // listing (no window: every entry read). The ICEWS rows of the fixture are days of 2014.
     const DayWindow may{DayNumber(2014, 5, 1), DayNumber(2014, 5, 31), Certainty::kPossibly};
-    auto everything = store->ListRelations({}, 18, "", 1000, View::kBasic);
+    auto everything = store->FindRelations({}, 18, "", 1000, View::kBasic);
     ASSERT_TRUE(everything.ok());
-    ASSERT_LT(everything->relations.size(), 1000u);
+    ASSERT_LT(everything->hits.size(), 1000u);
     std::set<std::string> want, got;
-    for (const auto& r : everything->relations)
-      if (Matches(*BoundsOf(r.valid()), may)) want.insert(r.id());
+    for (const auto& h : everything->hits)
+      if (Matches(*BoundsOf(h.relation.valid()), may)) want.insert(h.relation.id());
     RelationFilter in_may;
     in_may.window = may;
-    auto windowed = store->ListRelations(in_may, 18, "", 1000, View::kBasic);
+    auto windowed = store->FindRelations(in_may, 18, "", 1000, View::kBasic);
     ASSERT_TRUE(windowed.ok());
-    for (const auto& r : windowed->relations) got.insert(r.id());
+    for (const auto& h : windowed->hits) got.insert(h.relation.id());
     EXPECT_EQ(got, want);
     EXPECT_GT(want.size(), 10u);
     // Writes go on in the new layout.

@@ -61,7 +61,7 @@ class GraphTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
   }
   std::vector<std::vector<std::string>> PathIds(const std::string& from, const std::string& to, int hops,
-                                                bool time_respecting, int k, EdgeFilter filter = {}) {
+                                                bool time_respecting, int k, RelationFilter filter = {}) {
     auto found = FindPaths(*store_, store_->LatestRevision(), from, to, hops, filter, time_respecting, k, {});
     EXPECT_TRUE(found.ok()) << found.status();
     std::vector<std::vector<std::string>> out;
@@ -117,7 +117,7 @@ TEST_F(GraphTest, KShortestSimplePathsInOrderAndDirectionRespected) {
   EXPECT_EQ(all[3], (std::vector<std::string>{"ac", "ce", "ed"}));
   EXPECT_EQ(PathIds("a", "d", 3, false, 2).size(), 2u);
   // Following relations only from subject to object: e -> d is against "ed" (d is its subject).
-  EdgeFilter out_only;
+  RelationFilter out_only;
   out_only.incoming = false;
   const Paths forward = PathIds("a", "d", 3, false, 10, out_only);
   EXPECT_EQ(forward.size(), 3u);
@@ -138,7 +138,7 @@ TEST_F(GraphTest, TraverseReachesEachEntityAndRelationOnceAndReportsTruncation) 
   EXPECT_EQ(rels.size(), 5u);
   EXPECT_FALSE(all->stop.truncated);
   // Depth 1 does not reach far; a predicate filter prunes the c branch.
-  EdgeFilter met;
+  RelationFilter met;
   met.predicates = {"met"};
   auto only_met = Traverse(*store_, store_->LatestRevision(), {"hub"}, 3, met, {});
   EXPECT_EQ(only_met->entities.size(), 3u);
@@ -174,7 +174,10 @@ TEST_F(GraphTest, TimelineKeepsEachClaimAtItsOwnPrecision) {
   reported.clear_valid();
   *reported.mutable_valid()->mutable_start_latest() = D(2012, 3);
   Put({year, may, undated, reported});
-  auto set = RelationsOf(*store_, store_->LatestRevision(), "pakistan", "russia", {}, {});
+  RelationFilter pair;
+  pair.entity_id = "pakistan";
+  pair.other_id = "russia";
+  auto set = RelationsOf(*store_, store_->LatestRevision(), pair, {});
   ASSERT_TRUE(set.ok());
   std::vector<std::pair<std::string, std::vector<std::string>>> got;
   for (const auto& g : GroupTimeline(set->relations, Period::kMonth)) {
@@ -205,7 +208,9 @@ TEST_F(GraphTest, AggregateCountsAYearClaimCertainlyInItsYearAndOnlyPossiblyInAM
   *visit.mutable_valid()->mutable_end() = D(2008, 5, 11);
   Put({trade("t2006", 2006, 441e6), trade("t2008", 2008, 630e6), visit});
   // Literal-valued relations have no entity at the far end, so take them by subject.
-  auto set = RelationsOf(*store_, store_->LatestRevision(), "pakistan", "", {}, {});
+  RelationFilter pakistan;
+  pakistan.entity_id = "pakistan";
+  auto set = RelationsOf(*store_, store_->LatestRevision(), pakistan, {});
   ASSERT_TRUE(set.ok());
   ASSERT_EQ(set->relations.size(), 3u);
   AggregateResult years = AggregateRelations(set->relations, Period::kYear, true);

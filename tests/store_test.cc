@@ -73,10 +73,10 @@ class StoreTest : public ::testing::Test {
     std::vector<std::string> ids;
     std::string cursor;
     for (int guard = 0; guard < 10000; ++guard) {
-      auto got = store_->ListRelations(f, rev, cursor, page, view);
+      auto got = store_->FindRelations(f, rev, cursor, page, view);
       EXPECT_TRUE(got.ok()) << got.status();
       if (!got.ok()) break;
-      for (const auto& r : got->relations) ids.push_back(r.id());
+      for (const auto& h : got->hits) ids.push_back(h.relation.id());
       if (got->next_cursor.empty()) break;
       cursor = got->next_cursor;
     }
@@ -86,9 +86,9 @@ class StoreTest : public ::testing::Test {
   // (incoming), equal `expected`.
   void ExpectNeighbors(const std::map<std::string, std::set<std::string>>& expected, int64_t rev) {
     for (const auto& [entity, want] : expected) {
-      NeighborQuery q;
+      RelationFilter q;
       q.entity_id = entity;
-      auto got = store_->Neighbors(q, rev, "", 1000);
+      auto got = store_->FindRelations(q, rev, "", 1000);
       ASSERT_TRUE(got.ok()) << got.status();
       std::set<std::string> ids;
       for (const auto& h : got->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
@@ -214,7 +214,8 @@ TEST_F(StoreTest, ARetractedRelationDisappearsFromReadsAtAndAfterItsRetraction) 
   retract.retractions = {{"v1", "duplicate claim"}};
   EXPECT_EQ(MustCommit(retract).revision, 3);
   RelationFilter by_subject;
-  by_subject.subject = "zardari";
+  by_subject.entity_id = "zardari";
+  by_subject.incoming = false;
   EXPECT_EQ(ListIds(by_subject, 2), std::vector<std::string>{"v1"});
   EXPECT_TRUE(ListIds(by_subject, 3).empty());
   auto got = store_->GetRelation("v1", 3);
@@ -353,23 +354,23 @@ TEST_F(StoreTest, NeighborsFollowBothDirectionsAndStopAtTheLimit) {
                  Relation("b", "russia", "supports", "pakistan", D(2011)),
                  Relation("c", "pakistan", "trades_with", "russia", D(2008), D(2008))};
   MustCommit(w);
-  NeighborQuery q;
+  RelationFilter q;
   q.entity_id = "russia";
-  auto all = store_->Neighbors(q, 2, "", 10);
+  auto all = store_->FindRelations(q, 2, "", 10);
   ASSERT_TRUE(all.ok());
   std::set<std::string> ids;
   for (const auto& h : all->hits) ids.insert(h.relation.id() + (h.outgoing ? ">" : "<"));
   EXPECT_EQ(ids, (std::set<std::string>{"a<", "b>", "c<"}));
-  EXPECT_FALSE(all->truncated);
+  EXPECT_TRUE(all->next_cursor.empty());
   q.window = DayWindow{DayNumber(2011, 1, 1), DayNumber(2011, 12, 31), Certainty::kPossibly};
-  auto in_2011 = store_->Neighbors(q, 2, "", 10);
+  auto in_2011 = store_->FindRelations(q, 2, "", 10);
   EXPECT_EQ(in_2011->hits.size(), 2u);
-  auto limited = store_->Neighbors(q, 2, "", 1);
+  auto limited = store_->FindRelations(q, 2, "", 1);
   EXPECT_EQ(limited->hits.size(), 1u);
-  EXPECT_TRUE(limited->truncated);
+  EXPECT_FALSE(limited->next_cursor.empty());
   q.incoming = false;
   q.window.reset();
-  EXPECT_EQ(store_->Neighbors(q, 2, "", 10)->hits.size(), 1u);
+  EXPECT_EQ(store_->FindRelations(q, 2, "", 10)->hits.size(), 1u);
 }
 
 // --- Indexes agree with records after every kind of write -------------------------------
@@ -455,23 +456,41 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
   filters.push_back({});
   for (const auto& p : people) {
     RelationFilter f;
-    f.subject = p;
+    f.entity_id = p;
+    f.incoming = false;
     filters.push_back(f);
-    f.predicate = "met";
+    f.predicates = {"met"};
     filters.push_back(f);
     RelationFilter g;
-    g.object_id = p;
+    g.entity_id = p;
+    g.outgoing = false;
     filters.push_back(g);
   }
   for (const auto& p : predicates) {
     RelationFilter f;
-    f.predicate = p;
+    f.predicates = {p};
     f.statuses = {0, 1, 2};
     filters.push_back(f);
   }
   for (const auto& d : docs) {
     RelationFilter f;
     f.document_id = d;
+    filters.push_back(f);
+    f.entity_id = people[0];  // anchored, checked against each record's sources
+    filters.push_back(f);
+  }
+  for (size_t i = 0; i + 1 < people.size(); ++i) {  // pairs, in both directions or one
+    RelationFilter f;
+    f.entity_id = people[i];
+    f.other_id = people[i + 1];
+    filters.push_back(f);
+    f.outgoing = false;
+    f.predicates = {"met", "visited"};
+    filters.push_back(f);
+  }
+  {
+    RelationFilter f;  // several predicates: one scan each, a cursor across them
+    f.predicates = {predicates.back(), predicates.front()};
     filters.push_back(f);
   }
   const size_t plain = filters.size();
@@ -507,9 +526,9 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
         if (annals::testing::ReferenceMatches(r, f)) want.insert(r.id());
       auto got_ids = ListIds(f, rev, 4, rev % 2 ? View::kBasic : View::kFull);
       std::multiset<std::string> got(got_ids.begin(), got_ids.end());
-      ASSERT_EQ(got, want) << "rev " << rev << " subject=" << f.subject << " object=" << f.object_id
-                           << " predicate=" << f.predicate << " document=" << f.document_id
-                           << " window=" << f.window.has_value();
+      ASSERT_EQ(got, want) << "rev " << rev << " entity=" << f.entity_id << (f.incoming ? "" : " out only")
+                           << (f.outgoing ? "" : " in only") << " predicates=" << f.predicates.size()
+                           << " document=" << f.document_id << " window=" << f.window.has_value();
     }
     // Neighbors: every person, with and without windows, all predicates or two named ones,
     // one direction or both, in pages of 3 and of 1000, in both views. Each hit must be the
@@ -528,11 +547,10 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
         for (int shape = 0; shape < 3; ++shape)
           for (int page_size : {3, 1000})
             for (View view : {View::kBasic, View::kFull}) {
-              NeighborQuery q;
+              RelationFilter q;
               q.entity_id = p;
               q.statuses = {0, 1, 2};
               q.window = window;
-              q.view = view;
               if (shape == 1) q.predicates = {"visited", "met"};
               if (shape == 2) q.incoming = false;
               RelationFilter reference;
@@ -548,7 +566,7 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
               std::string cursor;
               for (int pages = 0;; ++pages) {
                 ASSERT_LT(pages, 1000);
-                auto page = store_->Neighbors(q, rev, cursor, page_size);
+                auto page = store_->FindRelations(q, rev, cursor, page_size, view);
                 ASSERT_TRUE(page.ok()) << page.status();
                 ASSERT_LE(static_cast<int>(page->hits.size()), page_size);
                 for (const auto& h : page->hits) {
@@ -558,7 +576,6 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
                   if (view == View::kBasic) ToBasic(&expected);
                   ASSERT_EQ(content(h.relation), content(expected)) << h.relation.ShortDebugString();
                 }
-                ASSERT_EQ(page->truncated, !page->next_cursor.empty());
                 if (page->next_cursor.empty()) break;
                 cursor = page->next_cursor;
               }
@@ -628,19 +645,18 @@ TEST_F(StoreTest, WindowScansFindRelationsAtTheExactReachOfEveryTier) {
     ASSERT_TRUE(got.ok() && *got);
     EXPECT_EQ(TierOf(*BoundsOf((*got)->valid())), tier) << "the case must sit in the tier it tests";
   }
-  NeighborQuery q;
+  RelationFilter q;
   q.entity_id = "zardari";
   q.window = DayWindow{w_lo, w_hi, Certainty::kPossibly};
   for (View view : {View::kBasic, View::kFull}) {
-    q.view = view;
-    auto page = store_->Neighbors(q, rev, "", 1000);
+    auto page = store_->FindRelations(q, rev, "", 1000, view);
     ASSERT_TRUE(page.ok()) << page.status();
     std::set<std::string> got;
     for (const auto& h : page->hits) got.insert(h.relation.id());
     EXPECT_EQ(got, inside);
   }
   RelationFilter f;
-  f.predicate = "visited";
+  f.predicates = {"visited"};
   f.window = q.window;
   auto by_predicate = ListIds(f, rev, 2, View::kBasic);
   EXPECT_EQ(std::set<std::string>(by_predicate.begin(), by_predicate.end()), inside);
@@ -683,10 +699,12 @@ TEST_F(StoreTest, EdgeScansSkipTableFilesWithoutTheEntityAndMissNothing) {
   EXPECT_GE(store_->Properties().prefix_filter_skips - skips_before, 4u);
   // Paging inside one entity's edges, one relation per page.
   RelationFilter f;
-  f.object_id = "russia";
+  f.entity_id = "russia";
+  f.outgoing = false;
   EXPECT_EQ(ListIds(f, rev, 1).size(), 18u);
   f = RelationFilter();
-  f.subject = "s1";
+  f.entity_id = "s1";
+  f.incoming = false;
   EXPECT_EQ(ListIds(f, rev, 1), (std::vector<std::string>{"s1-r0", "s1-r1", "s1-r2"}));
 }
 
@@ -750,7 +768,8 @@ TEST_F(StoreTest, EverythingSurvivesReopen) {
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->subject(), "zardari");
   RelationFilter f;
-  f.object_id = "russia";
+  f.entity_id = "russia";
+  f.outgoing = false;
   EXPECT_EQ(ListIds(f, 2), std::vector<std::string>{"v1"});
   w.relations = {Relation("v2", "zardari", "visited", "russia")};
   EXPECT_EQ(MustCommit(w).revision, 3);

@@ -24,6 +24,7 @@
 #include "annals/v1/query.pb.h"
 #include "service/page_token.h"
 #include "service/record_convert.h"
+#include "service/relation_filter_parse.h"
 #include "service/request_validation.h"
 #include "service/write_path.h"
 #include "storage/store.h"
@@ -95,23 +96,9 @@ void Write(const google::protobuf::Message& request, const std::string& request_
 
 void List(const v1::ListRelationsRequest& request) {
   auto run = [&]() -> absl::Status {
-    storage::RelationFilter filter;
-    for (auto [field, id] : {std::pair{"subject", &request.subject()}, std::pair{"object_id", &request.object_id()},
-                             std::pair{"document_id", &request.document_id()}})
-      if (!id->empty())
-        if (auto s = service::CheckId(field, *id); !s.ok()) return s;
-    if (request.predicate().size() > service::kMaxNameBytes || request.predicate().find('\0') != std::string::npos)
-      return absl::InvalidArgumentError("predicate: too long or has a NUL byte");
-    filter.subject = request.subject();
-    filter.object_id = request.object_id();
-    filter.document_id = request.document_id();
-    filter.predicate = request.predicate();
-    auto statuses = service::StatusFilter("statuses", request.statuses());
-    if (!statuses.ok()) return statuses.status();
-    filter.statuses = *statuses;
-    auto window = service::DayWindowOf("window", request.has_window() ? &request.window() : nullptr);
-    if (!window.ok()) return window.status();
-    filter.window = *window;
+    auto parsed = service::RelationFilterOf(request);
+    if (!parsed.ok()) return parsed.status();
+    const storage::RelationFilter& filter = *parsed;
     auto size = service::PageSize("page_size", request.page_size(), 100);
     if (!size.ok()) return size.status();
     service::PageToken page;
@@ -126,14 +113,16 @@ void List(const v1::ListRelationsRequest& request) {
       if (!rev.ok()) return rev.status();
       page.revision = *rev;
     }
-    auto found = store->ListRelations(filter, page.revision, page.cursor, *size);
+    auto found = store->FindRelations(filter, page.revision, page.cursor, *size);
     if (!found.ok()) return found.status();
-    Check(static_cast<int>(found->relations.size()) <= *size, "a page larger than its size");
-    for (const auto& r : found->relations) {
+    Check(static_cast<int>(found->hits.size()) <= *size, "a page larger than its size");
+    for (const auto& hit : found->hits) {
+      const storage::RelationRecord& r = hit.relation;
       Check(!r.retracted(), "a listing shows a retracted relation");
       Check(r.revision() <= page.revision, "a listing shows the future");
-      if (!filter.subject.empty()) Check(r.subject() == filter.subject, "a listing ignores its subject");
-      if (!filter.predicate.empty()) Check(r.predicate() == filter.predicate, "a listing ignores its predicate");
+      if (!request.subject().empty()) Check(r.subject() == request.subject(), "a listing ignores its subject");
+      if (!request.predicate().empty()) Check(r.predicate() == request.predicate(), "a listing ignores its predicate");
+      Check(storage::Matches(filter, r), "a listing shows a relation its filter does not pass");
     }
     return absl::OkStatus();
   };

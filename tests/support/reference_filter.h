@@ -1,5 +1,5 @@
-// A brute-force ListRelations filter for tests: does one relation version pass a
-// RelationFilter? Written out here, independently of storage/store_read.cc and
+// A brute-force relation filter for tests: does one relation version pass a
+// RelationFilter (storage/relation_filter.h)? Written out here, independently of storage/store_read.cc and
 // storage/valid_time.cc's Matches, so the indexes can be checked against it.
 #pragma once
 
@@ -11,9 +11,18 @@
 namespace annals::testing {
 
 inline bool ReferenceMatches(const storage::RelationRecord& r, const storage::RelationFilter& f) {
-  if (!f.subject.empty() && r.subject() != f.subject) return false;
-  if (!f.predicate.empty() && r.predicate() != f.predicate) return false;
-  if (!f.object_id.empty() && r.object_id() != f.object_id) return false;
+  if (!f.entity_id.empty()) {
+    const std::string& object = r.object_case() == storage::RelationRecord::kObjectId ? r.object_id() : "";
+    bool found = false;
+    if (f.outgoing && r.subject() == f.entity_id && (f.other_id.empty() || object == f.other_id)) found = true;
+    if (f.incoming && object == f.entity_id && (f.other_id.empty() || r.subject() == f.other_id)) found = true;
+    if (!found) return false;
+  }
+  if (!f.predicates.empty()) {
+    bool named = false;
+    for (const auto& p : f.predicates) named = named || p == r.predicate();
+    if (!named) return false;
+  }
   if (!f.document_id.empty()) {
     bool cited = false;
     for (const auto& s : r.sources()) cited = cited || s.document_id() == f.document_id;
