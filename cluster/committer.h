@@ -16,16 +16,14 @@ class Committer {
   virtual ~Committer() = default;
   // Commits `batch` (Store::Commit's contract). After it returns OK, reads on this process
   // see the write: a follower waits until it has applied the entry itself.
-  virtual absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch,
-                                                       std::vector<storage::ItemError>* errors) = 0;
+  virtual absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch) = 0;
 };
 
 class LocalCommitter final : public Committer {
  public:
   explicit LocalCommitter(storage::Store* store) : store_(store) {}
-  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch,
-                                               std::vector<storage::ItemError>* errors) override {
-    return store_->Commit(batch, errors);
+  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch) override {
+    return store_->Commit(batch);
   }
 
  private:

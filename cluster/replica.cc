@@ -551,8 +551,7 @@ absl::Status Replica::Append(const storage::LogEntry& entry) {
                                              "); retry with the same request id"));
 }
 
-absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& batch,
-                                                      std::vector<storage::ItemError>* errors) {
+absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& batch) {
   std::string leader_address;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -561,7 +560,7 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
     else
       leader_address = state_.leader_address;
   }
-  if (leader_address.empty()) return CommitAsLeader(batch, errors);
+  if (leader_address.empty()) return CommitAsLeader(batch);
 
   // A follower: forward to the leader.
   std::shared_ptr<v1::Replication::Stub> stub;
@@ -588,9 +587,11 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
     return absl::UnavailableError(absl::StrCat("forwarding to the leader at ", leader_address, " failed: ",
                                                sent.error_message(), "; retry with the same request id"));
   if (outcome.code() != 0) {
-    if (errors)
-      for (const auto& e : outcome.errors()) errors->push_back({e.field(), e.description()});
-    return absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
+    const auto code = static_cast<absl::StatusCode>(outcome.code());
+    if (outcome.errors().empty()) return absl::Status(code, outcome.message());
+    std::vector<storage::ItemError> errors;  // the leader's errors, as values again
+    for (const auto& e : outcome.errors()) errors.push_back({e.field(), e.description()});
+    return storage::FieldFailure(code, std::move(errors));
   }
   storage::CommitResult result = storage::ResultOf(outcome.result());
   result.replayed = outcome.replayed();
@@ -601,8 +602,7 @@ absl::StatusOr<storage::CommitResult> Replica::Commit(const storage::WriteSet& b
   return result;
 }
 
-absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::WriteSet& batch,
-                                                              std::vector<storage::ItemError>* errors) {
+absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::WriteSet& batch) {
   std::lock_guard<std::mutex> commit(commit_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -615,14 +615,13 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
                                                        state_.leader_address));
     if (absl::Now() >= lease_ok_until_) return absl::UnavailableError("the leader's lease is not renewed; retry");
   }
-  auto prepared = store_->Prepare(batch, errors);
+  auto prepared = store_->Prepare(batch);
   if (!prepared.ok()) return prepared.status();
   if (!prepared->entry) return std::move(prepared->result);
   if (const int64_t size = static_cast<int64_t>(prepared->entry->ByteSizeLong()); size > options_.max_entry_bytes) {
     const std::string why = absl::StrCat("the commit is ", size, " bytes as a log entry, more than the cluster's limit of ",
                                          options_.max_entry_bytes, " bytes; send it as several smaller requests");
-    if (errors) errors->push_back({"request", why});
-    return absl::InvalidArgumentError(absl::StrCat("request: ", why));
+    return storage::FieldFailure(absl::StatusCode::kInvalidArgument, "", why);  // the whole WriteSet
   }
   const absl::Time sent = absl::Now();
   if (absl::Status appended = Append(*prepared->entry); !appended.ok()) return appended;

@@ -126,13 +126,11 @@ class Replica : public Committer, public ReadBarrier {
   // write to the leader (Replication.Commit) and, once it is committed, waits until it has
   // applied it itself, so reads here see it. UNAVAILABLE when no leader answers; a write
   // that got UNAVAILABLE may have been committed, so retries carry a request id.
-  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch,
-                                               std::vector<storage::ItemError>* errors = nullptr) override;
+  absl::StatusOr<storage::CommitResult> Commit(const storage::WriteSet& batch) override;
   // The leader's commit: Prepare on the store at the head, append to etcd, apply, answer.
   // UNAVAILABLE when this replica is not the leader (the message names the leader when it
   // is known), has lost its lease, or etcd cannot be reached.
-  absl::StatusOr<storage::CommitResult> CommitAsLeader(const storage::WriteSet& batch,
-                                                       std::vector<storage::ItemError>* errors = nullptr);
+  absl::StatusOr<storage::CommitResult> CommitAsLeader(const storage::WriteSet& batch);
   // Waits until the store has applied `revision` (or the deadline).
   absl::Status WaitForRevision(int64_t revision, absl::Time deadline, const std::function<bool()>& cancelled = nullptr);
 

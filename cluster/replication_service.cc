@@ -34,13 +34,12 @@ grpc::ServerUnaryReactor* ReplicationService::Commit(grpc::CallbackServerContext
                                                      const v1::ForwardedCommit* request,
                                                      v1::CommitOutcome* response) {
   auto* reactor = ctx->DefaultReactor();
-  std::vector<storage::ItemError> errors;
   Replica* replica = replica_.load(std::memory_order_acquire);
   // Only the leader commits a forwarded write; a follower never forwards it again, so a
   // write cannot bounce between two replicas that each think the other leads.
   auto committed = replica == nullptr ? absl::StatusOr<storage::CommitResult>(
                                             absl::UnavailableError("this replica is still starting"))
-                                      : replica->CommitAsLeader(FromForwarded(*request), &errors);
+                                      : replica->CommitAsLeader(FromForwarded(*request));
   if (committed.ok()) {
     const storage::CommitResult& r = *committed;
     *response->mutable_result() = storage::ResponseOf(r, "");
@@ -48,7 +47,7 @@ grpc::ServerUnaryReactor* ReplicationService::Commit(grpc::CallbackServerContext
   } else {
     response->set_code(static_cast<int32_t>(committed.status().code()));
     response->set_message(std::string(committed.status().message()));
-    for (const auto& e : errors) {
+    for (const auto& e : storage::ItemErrorsOf(committed.status())) {
       auto* item = response->add_errors();
       item->set_field(e.field);
       item->set_description(e.description);

@@ -1,6 +1,7 @@
 #include "service/admin_service.h"
 
 #include "service/checkpoint_stream.h"
+#include "service/request_validation.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -12,20 +13,19 @@ namespace annals::service {
 
 absl::Status ValidateBackupDir(const std::string& dir, const std::string& backup_root) {
   namespace fs = std::filesystem;
-  if (dir.empty()) return absl::InvalidArgumentError("target_dir: required (an absolute path on the server host)");
+  if (dir.empty()) return BadField("target_dir", "required (an absolute path on the server host)");
   const fs::path path(dir);
   if (!path.is_absolute())
-    return absl::InvalidArgumentError(absl::StrCat("target_dir: must be an absolute path, got \"", dir, "\""));
+    return BadField("target_dir", absl::StrCat("must be an absolute path, got \"", dir, "\""));
   for (const auto& part : path)
     if (part == "." || part == "..")
-      return absl::InvalidArgumentError(
-          absl::StrCat("target_dir: must not contain \".\" or \"..\" components, got \"", dir, "\""));
+      return BadField("target_dir", absl::StrCat("must not contain \".\" or \"..\" components, got \"", dir, "\""));
   if (!backup_root.empty()) {
     const fs::path root = fs::path(backup_root).lexically_normal();
     const fs::path rel = path.lexically_normal().lexically_relative(root);
     if (rel.empty() || rel == "." || *rel.begin() == "..")
-      return absl::InvalidArgumentError(
-          absl::StrCat("target_dir: must be inside the server's --backup-root ", backup_root, ", got \"", dir, "\""));
+      return BadField("target_dir",
+                      absl::StrCat("must be inside the server's --backup-root ", backup_root, ", got \"", dir, "\""));
   }
   return absl::OkStatus();
 }
@@ -41,7 +41,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(grpc::CallbackServerContext* 
                                        result.status().code() != absl::StatusCode::kAlreadyExists &&
                                        result.status().code() != absl::StatusCode::kFailedPrecondition)))
       on_backup_(result.ok() ? result->revision : 0, result.ok());
-    if (!result.ok()) return result.status();
+    if (!result.ok()) return storage::UnderField("target_dir", result.status());
     response->set_target_dir(request->target_dir());
     response->set_revision(result->revision);
     response->set_size_bytes(result->size_bytes);

@@ -42,13 +42,13 @@ std::string ResumeTokenAfter(int64_t revision, int32_t index) {
 absl::StatusOr<FeedPosition> PositionAfterToken(const std::string& token) {
   std::string raw;
   if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() != 18 || raw.compare(0, 2, "w1") != 0)
-    return absl::InvalidArgumentError("resume_token: not a token this server gave out");
+    return BadField("resume_token", "not a token this server gave out");
   const std::string_view view(raw);
   FeedPosition p;
   const uint64_t revision = storage::key::ReadU64(view.substr(2));
   const uint64_t index = storage::key::ReadU64(view.substr(10));
   if (revision < 1 || revision > static_cast<uint64_t>(INT64_MAX) || index >= static_cast<uint64_t>(INT32_MAX))
-    return absl::InvalidArgumentError("resume_token: out of range");
+    return BadField("resume_token", "out of range");
   p.revision = static_cast<int64_t>(revision);
   p.index = static_cast<int32_t>(index) + 1;
   return p;

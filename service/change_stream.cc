@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/grpc_status.h"
+#include "service/request_validation.h"
 
 namespace annals::service {
 
@@ -28,7 +29,7 @@ absl::Status ChangeStream::RefillLocked() {
   const int64_t last = up_to_ >= 0 ? std::min(up_to_, latest) : latest;
   if (next_.revision > last) return absl::OkStatus();
   if (auto s = store_->CheckChangesAvailable(next_.revision - 1); !s.ok())
-    return absl::OutOfRangeError(absl::StrCat(s.message(), "; ", ResumeHintLocked()));
+    return OutOfRangeField("from_revision", absl::StrCat(s.message(), "; ", ResumeHintLocked()));
   auto emit = [this](v1::Change change) {
     buffer_.push_back(std::move(change));
     return buffer_.size() < kChunk;

@@ -49,18 +49,18 @@ grpc::ServerWriteReactor<v1::Change>* DiffServiceImpl::DiffRevisions(grpc::Callb
                                                                      const v1::DiffRevisionsRequest* request) {
   auto stream = [&]() -> absl::StatusOr<ChangeStream*> {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
-    if (request->from_revision() < 0) return absl::InvalidArgumentError("from_revision: must not be negative");
-    if (request->to_revision() < 0) return absl::InvalidArgumentError("to_revision: must not be negative");
+    if (request->from_revision() < 0) return BadField("from_revision", "must not be negative");
+    if (request->to_revision() < 0) return BadField("to_revision", "must not be negative");
     RETURN_IF_ERROR(AwaitConsistency(*slot_, *ctx, request->consistency()));
     RETURN_IF_ERROR(AwaitRevision(*slot_, *ctx, request->to_revision(), "to_revision"));
     const int64_t latest = store->LatestRevision();
     const int64_t to = request->to_revision() == 0 ? latest : request->to_revision();
     if (to > latest)
-      return absl::OutOfRangeError(absl::StrCat("to_revision: ", to, " is after the latest revision ", latest));
+      return OutOfRangeField("to_revision", absl::StrCat("", to, " is after the latest revision ", latest));
     if (request->from_revision() > to)
-      return absl::InvalidArgumentError(absl::StrCat("from_revision: ", request->from_revision(),
+      return BadField("from_revision", absl::StrCat("", request->from_revision(),
                                                      " is after to_revision ", to));
-    RETURN_IF_ERROR(store->CheckChangesAvailable(request->from_revision()));
+    RETURN_IF_ERROR(storage::UnderField("from_revision", store->CheckChangesAvailable(request->from_revision())));
     ASSIGN_OR_RETURN(ScopeFilter scope, ScopeOf(request->scope()));
     return new ChangeStream(store, std::move(scope), {request->from_revision() + 1, 0}, to, nullptr, 0);
   }();
@@ -74,24 +74,24 @@ grpc::ServerWriteReactor<v1::Change>* DiffServiceImpl::Watch(grpc::CallbackServe
   auto stream = [&]() -> absl::StatusOr<ChangeStream*> {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (!hub_->accepting()) return absl::UnavailableError("the server is shutting down; retry elsewhere or later");
-    if (request->from_revision() < 0) return absl::InvalidArgumentError("from_revision: must not be negative");
+    if (request->from_revision() < 0) return BadField("from_revision", "must not be negative");
     RETURN_IF_ERROR(AwaitConsistency(*slot_, *ctx, request->consistency()));
     FeedPosition start;
     if (!request->resume_token().empty()) {
       if (request->from_revision() != 0)
-        return absl::InvalidArgumentError("from_revision: give either from_revision or resume_token");
+        return BadField("from_revision", "give either from_revision or resume_token");
       ASSIGN_OR_RETURN(start, PositionAfterToken(request->resume_token()));
       RETURN_IF_ERROR(AwaitRevision(*slot_, *ctx, start.revision, "resume_token"));
       if (start.revision > store->LatestRevision())
-        return absl::OutOfRangeError("resume_token: points after the latest revision");
+        return OutOfRangeField("resume_token", "points after the latest revision");
     } else {
       RETURN_IF_ERROR(AwaitRevision(*slot_, *ctx, request->from_revision(), "from_revision"));
       if (request->from_revision() > store->LatestRevision())
-        return absl::OutOfRangeError(absl::StrCat("from_revision: ", request->from_revision(),
+        return OutOfRangeField("from_revision", absl::StrCat("", request->from_revision(),
                                                   " is after the latest revision ", store->LatestRevision()));
       start = {request->from_revision() + 1, 0};
     }
-    RETURN_IF_ERROR(store->CheckChangesAvailable(start.revision - 1));
+    RETURN_IF_ERROR(storage::UnderField("from_revision", store->CheckChangesAvailable(start.revision - 1)));
     ASSIGN_OR_RETURN(ScopeFilter scope, ScopeOf(request->scope()));
     return new ChangeStream(store, std::move(scope), start, -1, hub_, limits_.watch_max_lag);
   }();
@@ -106,12 +106,11 @@ grpc::ServerUnaryReactor* DiffServiceImpl::DiffValidTimes(grpc::CallbackServerCo
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     for (auto [field, date] : {std::pair{"at_a", &request->at_a()}, std::pair{"at_b", &request->at_b()}}) {
-      if (!storage::IsSet(ToRecord(*date))) return absl::InvalidArgumentError(absl::StrCat(field, ": is required"));
-      if (auto s = storage::ValidateDate(ToRecord(*date)); !s.ok())
-        return absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+      if (!storage::IsSet(ToRecord(*date))) return BadField(field, "is required");
+      if (auto s = storage::ValidateDate(ToRecord(*date)); !s.ok()) return storage::UnderField(field, s);
     }
     if (!v1::WindowMode_IsValid(request->mode()))
-      return absl::InvalidArgumentError(absl::StrCat("mode: unknown value ", static_cast<int>(request->mode())));
+      return BadField("mode", absl::StrCat("unknown value ", static_cast<int>(request->mode())));
     ASSIGN_OR_RETURN(ScopeFilter scope, ScopeOf(request->scope()));
     ASSIGN_OR_RETURN(std::vector<int> statuses, StatusFilter("statuses", request->statuses()));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
@@ -206,7 +205,7 @@ grpc::ServerUnaryReactor* DiffServiceImpl::GetHistory(grpc::CallbackServerContex
             response);
       case v1::GetHistoryRequest::TARGET_NOT_SET: break;
     }
-    return absl::InvalidArgumentError("entity_id: give entity_id, relation_id or document_id");
+    return BadField("entity_id", "give entity_id, relation_id or document_id");
   });
 }
 

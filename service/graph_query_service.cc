@@ -19,9 +19,9 @@ namespace {
 
 // A count the caller may leave 0 (default) but not set beyond the server's cap.
 absl::StatusOr<int> Bounded(std::string_view field, int32_t requested, int default_value, int cap) {
-  if (requested < 0) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must not be negative"));
+  if (requested < 0) return BadField(field, absl::StrCat("must not be negative"));
   if (requested > cap)
-    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": at most ", cap, " on this server"));
+    return BadField(field, absl::StrCat("at most ", cap, " on this server"));
   return requested == 0 ? std::min(default_value, cap) : requested;
 }
 
@@ -68,9 +68,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
                                                      v1::TraverseResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
-    if (request->start_ids().empty()) return absl::InvalidArgumentError("start_ids: at least one is required");
+    if (request->start_ids().empty()) return BadField("start_ids", "at least one is required");
     if (request->start_ids_size() > kMaxPageSize)
-      return absl::InvalidArgumentError(absl::StrCat("start_ids: at most ", kMaxPageSize));
+      return BadField("start_ids", absl::StrCat("at most ", kMaxPageSize));
     for (int i = 0; i < request->start_ids_size(); ++i)
       RETURN_IF_ERROR(CheckId(absl::StrCat("start_ids[", i, "]"), request->start_ids(i)));
     ASSIGN_OR_RETURN(int depth, Bounded("max_depth", request->max_depth(), 2, limits_.max_depth));
@@ -81,8 +81,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Traverse(grpc::CallbackServerContext
     ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     std::vector<std::string> starts(request->start_ids().begin(), request->start_ids().end());
-    ASSIGN_OR_RETURN(storage::TraverseResult found,
-                     storage::Traverse(*store, rev, starts, depth, filter, budget, view));
+    auto traversed = storage::Traverse(*store, rev, starts, depth, filter, budget, view);
+    if (!traversed.ok()) return storage::RenameField(traversed.status(), "starts", "start_ids");
+    storage::TraverseResult& found = *traversed;
     for (size_t i = 0; i < found.entities.size(); ++i) {
       ToApi(found.entities[i], response->add_entities());
       response->add_depths(found.depths[i]);
@@ -102,14 +103,16 @@ grpc::ServerUnaryReactor* QueryServiceImpl::FindPaths(grpc::CallbackServerContex
     RETURN_IF_ERROR(CheckId("source_id", request->source_id()));
     RETURN_IF_ERROR(CheckId("target_id", request->target_id()));
     if (request->source_id() == request->target_id())
-      return absl::InvalidArgumentError("target_id: must differ from source_id");
+      return BadField("target_id", "must differ from source_id");
     ASSIGN_OR_RETURN(int hops, Bounded("max_hops", request->max_hops(), 3, limits_.max_depth));
     ASSIGN_OR_RETURN(int k, Bounded("k", request->k(), 1, 100));
     ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
-    ASSIGN_OR_RETURN(storage::PathsResult found,
-                     storage::FindPaths(*store, rev, request->source_id(), request->target_id(), hops, filter,
-                                        request->time_respecting(), k, BudgetOf(limits_, ctx)));
+    auto searched = storage::FindPaths(*store, rev, request->source_id(), request->target_id(), hops, filter,
+                                       request->time_respecting(), k, BudgetOf(limits_, ctx));
+    if (!searched.ok())
+      return storage::RenameField(storage::RenameField(searched.status(), "source", "source_id"), "target", "target_id");
+    storage::PathsResult& found = *searched;
     for (const auto& path : found.paths) {
       auto* p = response->add_paths();
       for (const auto& step : path) {
@@ -144,7 +147,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Timeline(grpc::CallbackServerContext
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (!v1::Granularity_IsValid(request->granularity()))
-      return absl::InvalidArgumentError("granularity: unknown value");
+      return BadField("granularity", "unknown value");
     storage::QueryBudget budget = BudgetOf(limits_, ctx);
     ASSIGN_OR_RETURN(budget.max_results, Bounded("max_results", request->max_results(), limits_.max_results, limits_.max_results));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
@@ -172,7 +175,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Aggregate(grpc::CallbackServerContex
                                                       v1::AggregateResponse* response) {
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
-    if (!v1::Granularity_IsValid(request->period())) return absl::InvalidArgumentError("period: unknown value");
+    if (!v1::Granularity_IsValid(request->period())) return BadField("period", "unknown value");
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     ASSIGN_OR_RETURN(storage::RelationFilter filter, RelationFilterOf(*request));
     ASSIGN_OR_RETURN(storage::RelationSet set, ScopedRelations(*store, *request, filter, rev, BudgetOf(limits_, ctx)));
@@ -204,9 +207,9 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Conflicts(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     const bool by_document = !request->document_id().empty();
     if (by_document == !request->entity_id().empty())
-      return absl::InvalidArgumentError("entity_id: give entity_id (and other_id for a pair) or document_id");
+      return BadField("entity_id", "give entity_id (and other_id for a pair) or document_id");
     if (by_document && !request->other_id().empty())
-      return absl::InvalidArgumentError("other_id: goes with entity_id, not document_id");
+      return BadField("other_id", "goes with entity_id, not document_id");
     ASSIGN_OR_RETURN(int max_groups, Bounded("max_groups", request->max_groups(), 100, 1000));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
     const storage::QueryBudget budget = BudgetOf(limits_, ctx);

@@ -1,13 +1,15 @@
 // The one place absl statuses become gRPC statuses (gRPC 1.51 has no converter).
 //
+// Errors are values (storage/field_error.h): a status about a field of the request carries
+// its ItemErrors (field path, description) as a payload, made by BadField (service/request_validation.h), by
+// FirstError (every problem validation found), or by storage and placed under the
+// request's field by the handler. Nothing parses a message to find a field.
+//
 // Bad input also carries rich error details (AIP-193): every INVALID_ARGUMENT, and every
-// OUT_OF_RANGE whose message names a field, is sent with a serialized google.rpc.Status
-// (code, message, and an Any-packed google.rpc.BadRequest) in the grpc-status-details-bin
-// trailer. The BadRequest's field_violations are
-//   - the violations attached to the absl::Status under kBadRequestPayload (validation
-//     attaches every problem it found: service/request_validation.h, FirstError), else
-//   - the one "field: description" the message starts with (every handler writes its
-//     INVALID_ARGUMENT messages that way), else field "request" and the whole message.
+// OUT_OF_RANGE that names a field, is sent with a serialized google.rpc.Status (code,
+// message, and an Any-packed google.rpc.BadRequest) in the grpc-status-details-bin trailer.
+// Its field_violations are the status's ItemErrors ("request" for an error about the whole
+// request, or one that names no field).
 // The protos come from npm's google-proto-files at build time (tools/googleapis/).
 #pragma once
 
@@ -23,67 +25,38 @@
 #include "absl/strings/cord.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "storage/field_error.h"
 
 namespace annals::service {
-
-// The absl::Status payload holding a serialized google.rpc.BadRequest.
-inline constexpr char kBadRequestPayload[] = "type.googleapis.com/google.rpc.BadRequest";
 
 // The rich details stay well under gRPC's 8 KiB default limit on received metadata.
 inline constexpr size_t kMaxDetailsBytes = 4096;
 inline constexpr size_t kMaxViolationText = 512;
 
-// Splits "field: description" when the text before ": " looks like a field path (no
-// spaces, not empty); otherwise {"", message}.
-inline std::pair<std::string, std::string> SplitFieldMessage(std::string_view message) {
-  const size_t colon = message.find(": ");
-  if (colon == std::string_view::npos || colon == 0) return {"", std::string(message)};
-  const std::string_view field = message.substr(0, colon);
-  // Map keys are quoted inside paths (attributes["a b"]); spaces are allowed only there.
-  bool quoted = false;
-  for (char c : field) {
-    if (c == '"') quoted = !quoted;
-    if (!quoted && (c == ' ' || c == '\t' || c == '\n')) return {"", std::string(message)};
-  }
-  return {std::string(field), std::string(message.substr(colon + 2))};
-}
-
-// Appends one violation, within the size budget; false when it no longer fits.
-inline bool AddViolation(google::rpc::BadRequest* br, std::string_view field, std::string_view description) {
-  auto clip = [](std::string_view s) { return std::string(s.substr(0, kMaxViolationText)); };
-  auto* v = br->add_field_violations();
-  v->set_field(clip(field));
-  v->set_description(clip(description));
-  if (br->field_violations_size() > 1 && br->ByteSizeLong() > kMaxDetailsBytes) {
-    br->mutable_field_violations()->RemoveLast();
-    return false;
-  }
-  return true;
-}
-
-// The field violations of a bad-input status (see the top of this file).
-inline google::rpc::BadRequest BadRequestOf(const absl::Status& s) {
-  google::rpc::BadRequest attached, out;
-  if (auto payload = s.GetPayload(kBadRequestPayload);
-      payload && attached.ParseFromString(std::string(*payload)) && attached.field_violations_size() > 0) {
-    for (const auto& v : attached.field_violations())
-      if (!AddViolation(&out, v.field(), v.description())) break;
-    return out;
-  }
-  auto [field, description] = SplitFieldMessage(std::string_view(s.message().data(), s.message().size()));
-  AddViolation(&out, field.empty() ? "request" : field, description);
+// The field violations a status carries, as a client sees them: an empty path (the
+// whole input) is "request"; a status carrying none is one violation of "request".
+inline std::vector<storage::ItemError> ViolationsOf(const absl::Status& s) {
+  std::vector<storage::ItemError> out = storage::ItemErrorsOf(s);
+  if (out.empty()) out.push_back({"", std::string(s.message())});
+  for (auto& e : out)
+    if (e.field.empty()) e.field = "request";
   return out;
 }
 
-// Attaches `violations` ((field, description) pairs) to `s` for ToGrpc to send.
-inline absl::Status WithViolations(absl::Status s,
-                                   const std::vector<std::pair<std::string, std::string>>& violations) {
-  if (s.ok() || violations.empty()) return s;
-  google::rpc::BadRequest br;
-  for (const auto& [field, description] : violations)
-    if (!AddViolation(&br, field, description)) break;
-  s.SetPayload(kBadRequestPayload, absl::Cord(br.SerializeAsString()));
-  return s;
+// The google.rpc.BadRequest of a bad-input status, cut to kMaxDetailsBytes.
+inline google::rpc::BadRequest BadRequestOf(const absl::Status& s) {
+  auto clip = [](std::string_view t) { return std::string(t.substr(0, kMaxViolationText)); };
+  google::rpc::BadRequest out;
+  for (const auto& e : ViolationsOf(s)) {
+    auto* v = out.add_field_violations();
+    v->set_field(clip(e.field));
+    v->set_description(clip(e.description));
+    if (out.field_violations_size() > 1 && out.ByteSizeLong() > kMaxDetailsBytes) {
+      out.mutable_field_violations()->RemoveLast();
+      break;
+    }
+  }
+  return out;
 }
 
 inline grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
@@ -115,7 +88,7 @@ inline grpc::Status ToGrpc(const absl::Status& s) {
   const grpc::StatusCode code = ToGrpcCode(s.code());
   const std::string message(s.message());
   const bool bad_input = s.code() == absl::StatusCode::kInvalidArgument ||
-                         (s.code() == absl::StatusCode::kOutOfRange && !SplitFieldMessage(message).first.empty());
+                         (s.code() == absl::StatusCode::kOutOfRange && !storage::ItemErrorsOf(s).empty());
   if (!bad_input) return {code, message};
   google::rpc::Status details;
   details.set_code(static_cast<int32_t>(code));

@@ -11,7 +11,7 @@ namespace {
 
 template <typename Repeated>
 absl::Status RequireItems(const Repeated& items, const char* field) {
-  if (items.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": at least one is required"));
+  if (items.empty()) return BadField(field, "at least one is required");
   return absl::OkStatus();
 }
 
@@ -31,19 +31,14 @@ absl::StatusOr<v1::IngestResponse> CommitIngestBatch(cluster::Committer& committ
   ack.set_batch_index(batch_index);
   WriteOutcome outcome;
   if (batch.entities().empty() && batch.documents().empty() && batch.relations().empty()) {
-    outcome.status = absl::InvalidArgumentError("request: the batch is empty");
+    outcome.status = BadField("request", "the batch is empty");
   } else {
     outcome = CommitItems(committer, batch, batch.request_id(), batch.entities(), batch.documents(),
                           batch.relations());
   }
   if (!outcome.status.ok()) {
     if (!IsRequestError(outcome.status.code())) return outcome.status;
-    if (outcome.errors.empty()) {
-      const std::string msg(outcome.status.message());
-      const size_t colon = msg.find(": ");
-      outcome.errors.push_back({msg.substr(0, colon), colon == std::string::npos ? msg : msg.substr(colon + 2)});
-    }
-    for (const auto& e : outcome.errors) {
+    for (const auto& e : ViolationsOf(outcome.status)) {
       auto* error = ack.add_errors();
       error->set_field(e.field);
       error->set_description(e.description);
@@ -129,13 +124,15 @@ grpc::ServerUnaryReactor* IngestServiceImpl::RetractRelation(grpc::CallbackServe
     RETURN_IF_ERROR(CheckId("id", request->id()));
     RETURN_IF_ERROR(CheckRequestId(request->request_id()));
     if (request->reason().size() > kMaxTextBytes)
-      return absl::InvalidArgumentError(absl::StrCat("reason: longer than ", kMaxTextBytes, " bytes"));
+      return BadField("reason", absl::StrCat("longer than ", kMaxTextBytes, " bytes"));
     storage::WriteSet batch;
     batch.retractions.push_back({request->id(), request->reason()});
     batch.request_id = request->request_id();
     if (!batch.request_id.empty()) batch.fingerprint = Fingerprint(*request, {"request_id"});
     ASSIGN_OR_RETURN(cluster::Committer * writer, slot_->Writer());
-    ASSIGN_OR_RETURN(storage::CommitResult result, writer->Commit(batch, nullptr));
+    auto committed = writer->Commit(batch);
+    if (!committed.ok()) return storage::RenameField(committed.status(), "retractions[0].id", "id");
+    const storage::CommitResult& result = *committed;
     ASSIGN_OR_RETURN(auto relation, store->GetRelation(request->id(), result.revision));
     if (!relation) return absl::InternalError("the retracted relation cannot be read back");
     *response = ToApi(*relation);

@@ -23,7 +23,7 @@ absl::Status LoadJsonlPaths(cluster::Committer& committer, const std::vector<std
     WriteOutcome w = CommitItems(committer, r, request_id, r.entities(), r.documents(), r.relations());
     if (!w.status.ok()) {
       if (w.status.code() != absl::StatusCode::kInvalidArgument) return w.status;
-      for (const auto& e : w.errors)
+      for (const auto& e : storage::ItemErrorsOf(w.status))
         problems.push_back(absl::StrCat(path, ":", file.batch.LineOf(e.field), ": ", e.field, ": ", e.description));
       continue;
     }

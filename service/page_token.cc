@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "service/request_validation.h"
 #include "storage/key_codec.h"
 
 namespace annals::service {
@@ -36,20 +37,21 @@ absl::StatusOr<PageToken> DecodePageToken(std::string_view token, const std::str
   std::string raw;
   if (!absl::WebSafeBase64Unescape(absl::string_view(token.data(), token.size()), &raw) ||
       raw.size() < kHeader + query_digest.size() + 8 || raw.compare(0, 2, kTag) != 0)
-    return absl::InvalidArgumentError(
-        "page_token: malformed, or made by an older annalsd; start the listing again without it");
+    return BadField("page_token", "malformed, or made by an older annalsd; start the listing again without it");
   if (raw[2] != kTokenVersion)
-    return absl::InvalidArgumentError(absl::StrCat("page_token: token version ", static_cast<int>(raw[2]),
-                                                   " is not one this server reads; start the listing again"));
+    return BadField("page_token", absl::StrCat("token version ", static_cast<int>(raw[2]),
+                                               " is not one this server reads; start the listing again"));
   const uint32_t index_format = ReadU32(std::string_view(raw).substr(3));
   if (index_format != storage::kIndexFormatVersion)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_token: cut from index format ", index_format, ", but this server's indexes are format ",
-        storage::kIndexFormatVersion, " (a token does not survive an index layout change); start the listing again"));
+    return BadField("page_token",
+                    absl::StrCat("cut from index format ", index_format, ", but this server's indexes are format ",
+                                 storage::kIndexFormatVersion,
+                                 " (a token does not survive an index layout change); start the listing again"));
   std::string_view rest = std::string_view(raw).substr(kHeader);
   if (rest.compare(0, query_digest.size(), query_digest) != 0)
-    return absl::InvalidArgumentError(
-        "page_token: made for a different query (every field but page_size, page_token, view and consistency must equal the first request's)");
+    return BadField("page_token",
+                    "made for a different query (every field but page_size, page_token, view and consistency must "
+                    "equal the first request's)");
   rest.remove_prefix(query_digest.size());
   PageToken out;
   out.revision = static_cast<int64_t>(storage::key::ReadU64(rest));

@@ -45,14 +45,21 @@ absl::StatusOr<PageToken> StartPage(const StoreSlot& slot, const grpc::CallbackS
     RETURN_IF_ERROR(AwaitRevision(slot, ctx, token.revision, "page_token"));
     ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
     if (auto rev = store->ResolveRevision(token.revision); !rev.ok())
-      return absl::Status(rev.status().code(),
-                          absl::StrCat("page_token: made at revision ", token.revision, ", which cannot be read now (",
-                                       rev.status().message(), "); start the listing again"));
+      return storage::FieldFailure(rev.status().code(), "page_token",
+                                   absl::StrCat("made at revision ", token.revision, ", which cannot be read now (",
+                                                rev.status().message(), "); start the listing again"));
     return token;
   }
   PageToken first;
   ASSIGN_OR_RETURN(first.revision, ReadRevision(slot, ctx, request.consistency(), request.as_of_revision()));
   return first;
+}
+
+// A storage listing's complaint about its cursor is about the request's page_token.
+template <typename T>
+absl::StatusOr<T> FromCursor(absl::StatusOr<T> listed) {
+  if (!listed.ok()) return storage::RenameField(listed.status(), "cursor", "page_token");
+  return listed;
 }
 
 std::string NextPageToken(const google::protobuf::Message& request, int64_t rev, const std::string& cursor) {
@@ -62,9 +69,9 @@ std::string NextPageToken(const google::protobuf::Message& request, int64_t rev,
 
 absl::Status CheckText(std::string_view field, const std::string& text) {
   if (text.size() > kMaxNameBytes)
-    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": longer than ", kMaxNameBytes, " bytes"));
+    return BadField(field, absl::StrCat("longer than ", kMaxNameBytes, " bytes"));
   if (text.find('\0') != std::string::npos)
-    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": contains a NUL byte"));
+    return BadField(field, absl::StrCat("contains a NUL byte"));
   return absl::OkStatus();
 }
 
@@ -92,7 +99,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::BatchGetEntities(grpc::CallbackServe
   return Reply(ctx, [&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     if (request->ids_size() > kMaxBatchGet)
-      return absl::InvalidArgumentError(absl::StrCat("ids: at most ", kMaxBatchGet));
+      return BadField("ids", absl::StrCat("at most ", kMaxBatchGet));
     for (int i = 0; i < request->ids_size(); ++i)
       RETURN_IF_ERROR(CheckId(absl::StrCat("ids[", i, "]"), request->ids(i)));
     ASSIGN_OR_RETURN(int64_t rev, ReadRevision(*slot_, *ctx, request->consistency(), request->as_of_revision()));
@@ -122,7 +129,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::SearchEntities(grpc::CallbackServerC
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultSearchPage));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
     ASSIGN_OR_RETURN(storage::EntityPage found,
-                     store->SearchEntities(request->query(), request->kind(), page.revision, page.cursor, size));
+                     FromCursor(store->SearchEntities(request->query(), request->kind(), page.revision, page.cursor, size)));
     for (const auto& e : found.entities) ToApi(e, response->add_entities());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
     response->set_revision(page.revision);
@@ -175,7 +182,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListDocuments(grpc::CallbackServerCo
     ASSIGN_OR_RETURN(storage::Store * store, slot_->Get());
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
-    ASSIGN_OR_RETURN(auto found, store->ListDocuments(page.revision, page.cursor, size));
+    ASSIGN_OR_RETURN(auto found, FromCursor(store->ListDocuments(page.revision, page.cursor, size)));
     for (const auto& d : found.first) ToApi(d, response->add_documents());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.second));
     response->set_revision(page.revision);
@@ -193,7 +200,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListRelations(grpc::CallbackServerCo
     ASSIGN_OR_RETURN(int size, PageSize("page_size", request->page_size(), kDefaultListPage));
     ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(PageToken page, StartPage(*slot_, *ctx, *request));
-    ASSIGN_OR_RETURN(storage::RelationPage found, store->FindRelations(filter, page.revision, page.cursor, size, view));
+    ASSIGN_OR_RETURN(storage::RelationPage found, FromCursor(store->FindRelations(filter, page.revision, page.cursor, size, view)));
     for (const auto& hit : found.hits) ToApi(hit.relation, response->add_relations());
     response->set_next_page_token(NextPageToken(*request, page.revision, found.next_cursor));
     response->set_revision(page.revision);
@@ -210,7 +217,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     RETURN_IF_ERROR(CheckId("entity_id", request->entity_id()));
     ASSIGN_OR_RETURN(storage::RelationFilter query, RelationFilterOf(*request));
     if (request->limit() != 0 && request->page_size() != 0 && request->limit() != request->page_size())
-      return absl::InvalidArgumentError(absl::StrCat("limit: the old name of page_size; ", request->limit(),
+      return BadField("limit", absl::StrCat("the old name of page_size; ", request->limit(),
                                                      " disagrees with page_size ", request->page_size()));
     ASSIGN_OR_RETURN(int size, request->page_size() != 0
                                    ? PageSize("page_size", request->page_size(), kDefaultNeighbors)
@@ -218,7 +225,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Neighbors(grpc::CallbackServerContex
     ASSIGN_OR_RETURN(storage::View view, ViewOf("view", request->view()));
     ASSIGN_OR_RETURN(PageToken token, StartPage(*slot_, *ctx, *request));
     const int64_t rev = token.revision;
-    ASSIGN_OR_RETURN(storage::RelationPage page, store->FindRelations(query, rev, token.cursor, size, view));
+    ASSIGN_OR_RETURN(storage::RelationPage page, FromCursor(store->FindRelations(query, rev, token.cursor, size, view)));
     // The entity itself and each neighbour entity, each once, in one pass over the store
     // (one iterator: creating it cost as much as a seek). The entity's own existence is
     // checked here too, after the scan: at a fixed revision the order does not matter.

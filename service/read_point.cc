@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "service/request_validation.h"
 #include "storage/status_macros.h"
 
 namespace annals::service {
@@ -18,16 +19,17 @@ std::function<bool()> CallCancelled(const grpc::CallbackServerContext& ctx) {
   return [&ctx] { return ctx.IsCancelled(); };
 }
 
+// A barrier's error (a wait that timed out, ...), said of the field that asked for the wait.
 absl::Status Named(std::string_view field, const absl::Status& status) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(std::string(field), ": ", status.message()));
+  return storage::FieldFailure(status.code(), std::string(field), std::string(status.message()));
 }
 
 }  // namespace
 
 absl::Status AwaitRevision(const StoreSlot& slot, const grpc::CallbackServerContext& ctx, int64_t revision,
                            std::string_view field) {
-  if (revision < 0) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must not be negative"));
+  if (revision < 0) return BadField(field, absl::StrCat("must not be negative"));
   ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
   if (revision <= store->LatestRevision()) return absl::OkStatus();
   ASSIGN_OR_RETURN(cluster::ReadBarrier * barrier, slot.Barrier());
@@ -46,8 +48,7 @@ absl::Status AwaitConsistency(const StoreSlot& slot, const grpc::CallbackServerC
       break;
     }
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("consistency.mode: unknown value ", static_cast<int>(consistency.mode())));
+      return BadField("consistency.mode", absl::StrCat("unknown value ", static_cast<int>(consistency.mode())));
   }
   return AwaitRevision(slot, ctx, consistency.min_revision(), "consistency.min_revision");
 }
@@ -57,7 +58,9 @@ absl::StatusOr<int64_t> ReadRevision(const StoreSlot& slot, const grpc::Callback
   RETURN_IF_ERROR(AwaitConsistency(slot, ctx, consistency));
   RETURN_IF_ERROR(AwaitRevision(slot, ctx, as_of, "as_of_revision"));
   ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
-  return store->ResolveRevision(as_of);
+  auto rev = store->ResolveRevision(as_of);
+  if (!rev.ok()) return storage::UnderField("as_of_revision", rev.status());
+  return rev;
 }
 
 }  // namespace annals::service

@@ -10,7 +10,7 @@ absl::Status ApplyDirection(std::string_view field, v1::Direction direction, sto
     case v1::IN: filter->outgoing = false; return absl::OkStatus();
     default: break;
   }
-  return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": unknown value ", static_cast<int>(direction)));
+  return BadField(field, absl::StrCat("unknown value ", static_cast<int>(direction)));
 }
 
 }  // namespace annals::service

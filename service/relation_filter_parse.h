@@ -36,7 +36,7 @@ absl::StatusOr<storage::RelationFilter> RelationFilterOf(const Message& m, std::
   if constexpr (requires { m.other_id(); }) {
     RETURN_IF_ERROR(CheckOptionalId(field("other_id"), m.other_id()));
     if (!m.other_id().empty() && f.entity_id.empty())
-      return absl::InvalidArgumentError(absl::StrCat(field("other_id"), ": goes with entity_id"));
+      return BadField(field("other_id"), absl::StrCat("goes with entity_id"));
     f.other_id = m.other_id();
   }
   if constexpr (requires { m.subject(); m.object_id(); }) {  // ListRelations: a one-sided anchor
@@ -54,9 +54,9 @@ absl::StatusOr<storage::RelationFilter> RelationFilterOf(const Message& m, std::
   if constexpr (requires { m.between(); }) {  // a Scope: the relations between two entities
     if (m.between_size() != 0) {
       if (m.between_size() != 2)
-        return absl::InvalidArgumentError(absl::StrCat(field("between"), ": give exactly two entity ids"));
+        return BadField(field("between"), absl::StrCat("give exactly two entity ids"));
       if (!f.entity_id.empty())
-        return absl::InvalidArgumentError(absl::StrCat(field("between"), ": give entity_id or between, not both"));
+        return BadField(field("between"), absl::StrCat("give entity_id or between, not both"));
       for (int i = 0; i < 2; ++i) RETURN_IF_ERROR(CheckId(absl::StrCat(field("between"), "[", i, "]"), m.between(i)));
       f.entity_id = m.between(0);
       f.other_id = m.between(1);
@@ -65,7 +65,7 @@ absl::StatusOr<storage::RelationFilter> RelationFilterOf(const Message& m, std::
   if constexpr (requires { m.direction(); }) RETURN_IF_ERROR(ApplyDirection(field("direction"), m.direction(), &f));
   if constexpr (requires { m.predicates(); }) {
     if (m.predicates_size() > kMaxRepeated)
-      return absl::InvalidArgumentError(absl::StrCat(field("predicates"), ": more than ", kMaxRepeated));
+      return BadField(field("predicates"), absl::StrCat("more than ", kMaxRepeated));
     for (int i = 0; i < m.predicates_size(); ++i) {
       RETURN_IF_ERROR(CheckPredicate(absl::StrCat(field("predicates"), "[", i, "]"), m.predicates(i)));
       if (std::find(f.predicates.begin(), f.predicates.end(), m.predicates(i)) == f.predicates.end())

@@ -40,15 +40,12 @@ void CheckPredicateField(const FieldPath& path, const std::string& predicate, Fi
 }
 
 void CheckDate(const FieldPath& path, const v1::Date& date, FieldErrors* errors) {
-  if (auto s = storage::ValidateDate(ToRecord(date)); !s.ok()) Add(errors, path, std::string(s.message()));
+  for (const auto& e : storage::ItemErrorsOf(storage::ValidateDate(ToRecord(date)))) Add(errors, path.Field(e.field), e.description);
 }
 
 void CheckRange(const FieldPath& path, const v1::TimeRange& range, FieldErrors* errors) {
-  if (auto b = storage::BoundsOf(ToRecord(range)); !b.ok()) {
-    const std::string msg(b.status().message());  // "start: day 30 out of range ..."
-    const size_t colon = msg.find(": ");
-    Add(errors, path.Field(std::string_view(msg).substr(0, colon)), msg.substr(colon + 2));
-  }
+  if (auto b = storage::BoundsOf(ToRecord(range)); !b.ok())
+    for (const auto& e : storage::ItemErrorsOf(b.status())) Add(errors, path.Field(e.field), e.description);
 }
 
 void CheckValue(const FieldPath& path, const v1::Value& value, FieldErrors* errors) {
@@ -93,7 +90,9 @@ std::string FieldPath::str() const {
       out.append(part_);
       if (index_ >= 0) absl::StrAppend(&out, "[", index_, "]");
       break;
-    case Kind::kField: out.append(".").append(part_); break;
+    case Kind::kField:  // an empty field is the parent itself (storage's "" path: storage/field_error.h)
+      if (!part_.empty()) out.append(".").append(part_);
+      break;
     case Kind::kIndex: absl::StrAppend(&out, "[", index_, "]"); break;
     case Kind::kKey: out.append("[\"").append(part_.substr(0, 64)).append("\"]"); break;
   }
@@ -186,17 +185,17 @@ absl::Status CheckPredicate(std::string_view field, std::string_view predicate) 
 
 absl::Status CheckRequestId(std::string_view request_id) {
   if (request_id.size() > kMaxIdBytes)
-    return absl::InvalidArgumentError("request_id: longer than 128 bytes");
+    return BadField("request_id", "longer than 128 bytes");
   for (char c : request_id)
     if (c < 0x21 || c > 0x7e)
-      return absl::InvalidArgumentError("request_id: only printable ASCII without spaces");
+      return BadField("request_id", "only printable ASCII without spaces");
   return absl::OkStatus();
 }
 
 absl::StatusOr<int> PageSize(std::string_view field, int32_t requested, int default_size) {
-  if (requested < 0) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must not be negative"));
+  if (requested < 0) return BadField(field, absl::StrCat("must not be negative"));
   if (requested > kMaxPageSize)
-    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": at most ", kMaxPageSize));
+    return BadField(field, absl::StrCat("at most ", kMaxPageSize));
   return requested == 0 ? default_size : requested;
 }
 
@@ -205,7 +204,7 @@ absl::StatusOr<std::vector<int>> StatusFilter(std::string_view field,
   std::vector<int> out;
   for (int s : statuses) {
     if (!v1::Status_IsValid(s))
-      return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": unknown status ", s));
+      return BadField(field, absl::StrCat("unknown status ", s));
     out.push_back(s);
   }
   return out;
@@ -217,7 +216,7 @@ absl::StatusOr<storage::View> ViewOf(std::string_view field, v1::RelationView vi
     case v1::FULL: return storage::View::kFull;
     case v1::BASIC: return storage::View::kBasic;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": unknown view ", static_cast<int>(view)));
+      return BadField(field, absl::StrCat("unknown view ", static_cast<int>(view)));
   }
 }
 
@@ -228,35 +227,27 @@ absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view f
   storage::DayWindow w;
   if (window->has_start()) {
     if (auto s = storage::ValidateDate(ToRecord(window->start())); !s.ok())
-      return absl::InvalidArgumentError(absl::StrCat(f, ".start: ", s.message()));
+      return storage::UnderField(absl::StrCat(f, ".start"), s);
     w.w_lo = storage::FirstDay(ToRecord(window->start()));
   }
   if (window->has_end()) {
     if (auto s = storage::ValidateDate(ToRecord(window->end())); !s.ok())
-      return absl::InvalidArgumentError(absl::StrCat(f, ".end: ", s.message()));
+      return storage::UnderField(absl::StrCat(f, ".end"), s);
     w.w_hi = storage::LastDay(ToRecord(window->end()));
   }
-  if (w.w_lo > w.w_hi) return absl::InvalidArgumentError(absl::StrCat(f, ".end: before the start"));
+  if (w.w_lo > w.w_hi) return BadField(absl::StrCat(f, ".end"), "before the start");
   switch (window->mode()) {
     case v1::WINDOW_MODE_UNSPECIFIED:
     case v1::POSSIBLY: w.mode = storage::Certainty::kPossibly; break;
     case v1::CERTAINLY: w.mode = storage::Certainty::kCertainly; break;
-    default: return absl::InvalidArgumentError(absl::StrCat(f, ".mode: unknown mode ", static_cast<int>(window->mode())));
+    default: return BadField(absl::StrCat(f, ".mode"), absl::StrCat("unknown mode ", static_cast<int>(window->mode())));
   }
   return std::optional<storage::DayWindow>(w);
 }
 
 absl::Status FirstError(const FieldErrors& errors) {
   if (errors.empty()) return absl::OkStatus();
-  return WithFieldErrors(
-      absl::InvalidArgumentError(absl::StrCat(errors.front().field, ": ", errors.front().description)), errors);
-}
-
-absl::Status WithFieldErrors(absl::Status status, const FieldErrors& errors) {
-  std::vector<std::pair<std::string, std::string>> violations;
-  violations.reserve(errors.size());
-  for (const auto& e : errors) violations.emplace_back(e.field, e.description);
-  return WithViolations(std::move(status), violations);
+  return storage::FieldFailure(absl::StatusCode::kInvalidArgument, errors);
 }
 
 }  // namespace annals::service

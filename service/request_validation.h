@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "annals/v1/query.pb.h"
 #include "annals/v1/types.pb.h"
+#include "storage/field_error.h"
 #include "storage/store.h"
 #include "storage/valid_time.h"
 
@@ -51,6 +52,16 @@ class FieldPath {
   int index_ = -1;
 };
 
+// A bad field of the request: INVALID_ARGUMENT "field: description", the field a value.
+inline absl::Status BadField(std::string_view field, std::string description) {
+  return storage::FieldFailure(absl::StatusCode::kInvalidArgument, std::string(field), std::move(description));
+}
+// A field whose value is well-formed but out of what the server can answer (a revision
+// after the latest, a token whose revision history no longer keeps).
+inline absl::Status OutOfRangeField(std::string_view field, std::string description) {
+  return storage::FieldFailure(absl::StatusCode::kOutOfRange, std::string(field), std::move(description));
+}
+
 void ValidateEntity(const v1::Entity& entity, const FieldPath& path, FieldErrors* errors);
 void ValidateDocument(const v1::Document& document, const FieldPath& path, FieldErrors* errors);
 void ValidateRelation(const v1::Relation& relation, const FieldPath& path, FieldErrors* errors);
@@ -75,13 +86,9 @@ absl::StatusOr<storage::View> ViewOf(std::string_view field, v1::RelationView vi
 absl::StatusOr<std::optional<storage::DayWindow>> DayWindowOf(std::string_view field,
                                                               const v1::Window* window);
 
-// INVALID_ARGUMENT "field: description" for the first error, OK when there is none. Every
-// error rides along as the status's BadRequest payload (service/grpc_status.h), so the
-// client gets all of them in the google.rpc.BadRequest detail.
+// INVALID_ARGUMENT carrying every error (storage/field_error.h), its message the first
+// ("field: description"); OK when there is none. The client gets all of them in the
+// google.rpc.BadRequest detail (service/grpc_status.h).
 absl::Status FirstError(const FieldErrors& errors);
-
-// `status` with `errors` attached as its BadRequest payload (unchanged when either is
-// empty/OK): for statuses made elsewhere, e.g. the committer's referential errors.
-absl::Status WithFieldErrors(absl::Status status, const FieldErrors& errors);
 
 }  // namespace annals::service

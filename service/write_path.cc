@@ -34,38 +34,38 @@ WriteOutcome CommitItems(cluster::Committer& committer, const google::protobuf::
   WriteOutcome out;
   if (auto s = CheckRequestId(request_id); !s.ok()) {
     out.status = s;
-    out.errors.push_back({"request_id", std::string(s.message()).substr(12)});
     return out;
   }
   const int total = entities.size() + documents.size() + relations.size();
   if (total > kMaxBatchItems) {
-    out.status = absl::InvalidArgumentError(
-        absl::StrCat("request: ", total, " items, more than ", kMaxBatchItems, " in one request"));
-    out.errors.push_back({"request", absl::StrCat("more than ", kMaxBatchItems, " items")});
+    out.status = BadField("request", absl::StrCat(total, " items, more than ", kMaxBatchItems, " in one request"));
     return out;
   }
   storage::WriteSet batch;
+  FieldErrors errors;
   for (int i = 0; i < entities.size(); ++i) {
-    ValidateEntity(entities[i], FieldPath("entities", i), &out.errors);
+    ValidateEntity(entities[i], FieldPath("entities", i), &errors);
     batch.entities.push_back(ToRecord(entities[i]));
   }
   for (int i = 0; i < documents.size(); ++i) {
-    ValidateDocument(documents[i], FieldPath("documents", i), &out.errors);
+    ValidateDocument(documents[i], FieldPath("documents", i), &errors);
     batch.documents.push_back(ToRecord(documents[i]));
   }
   for (int i = 0; i < relations.size(); ++i) {
-    ValidateRelation(relations[i], FieldPath("relations", i), &out.errors);
+    ValidateRelation(relations[i], FieldPath("relations", i), &errors);
     batch.relations.push_back(ToRecord(relations[i]));
   }
-  if (!out.errors.empty()) {
-    out.status = FirstError(out.errors);
+  if (!errors.empty()) {
+    out.status = FirstError(errors);
     return out;
   }
   batch.request_id = request_id;
   if (!request_id.empty()) batch.fingerprint = Fingerprint(request, {"request_id"});
-  auto committed = committer.Commit(batch, &out.errors);
+  // The store's item paths ("relations[2].subject") index the WriteSet, which holds the
+  // request's items in request order: they are the request's paths as they are.
+  auto committed = committer.Commit(batch);
   if (!committed.ok()) {
-    out.status = WithFieldErrors(committed.status(), out.errors);  // every item error in the BadRequest
+    out.status = committed.status();
     return out;
   }
   out.result = std::move(*committed);

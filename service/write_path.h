@@ -27,8 +27,7 @@ template <typename T>
 using Items = google::protobuf::RepeatedPtrField<T>;
 
 struct WriteOutcome {
-  absl::Status status;           // OK, or the first error (INVALID_ARGUMENT names the field)
-  FieldErrors errors;            // every item error found, when the batch was invalid
+  absl::Status status;           // OK, or the error; INVALID_ARGUMENT carries every item error
   storage::CommitResult result;  // when OK
 };
 

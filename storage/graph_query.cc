@@ -98,9 +98,12 @@ class Adjacency {
   int64_t loaded_ = 0;
 };
 
-absl::Status RequireEntity(Store& store, const std::string& id, int64_t rev, const char* field) {
+// `field` names the argument of the storage call ("starts[2]", "source").
+absl::Status RequireEntity(Store& store, const std::string& id, int64_t rev, const std::string& field) {
   ASSIGN_OR_RETURN(auto e, store.GetEntity(id, rev));
-  if (!e) return absl::NotFoundError(absl::StrCat(field, ": entity '", id, "' does not exist at revision ", rev));
+  if (!e)
+    return FieldFailure(absl::StatusCode::kNotFound, field,
+                        absl::StrCat("entity '", id, "' does not exist at revision ", rev));
   return absl::OkStatus();
 }
 
@@ -124,9 +127,10 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
   auto full = [&] {
     return static_cast<int>(out.entities.size() + out.relations.size()) >= budget.max_results;
   };
-  for (const auto& id : starts) {
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const std::string& id = starts[i];
     if (depth_of.contains(id)) continue;
-    RETURN_IF_ERROR(RequireEntity(store, id, rev, "start_ids"));
+    RETURN_IF_ERROR(RequireEntity(store, id, rev, absl::StrCat("starts[", i, "]")));
     depth_of[id] = 0;
     queue.push_back(id);
   }
@@ -184,8 +188,8 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
 absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source,
                                       const std::string& target, int max_hops, const RelationFilter& filter,
                                       bool time_respecting, int k, const QueryBudget& budget) {
-  RETURN_IF_ERROR(RequireEntity(store, source, rev, "source_id"));
-  RETURN_IF_ERROR(RequireEntity(store, target, rev, "target_id"));
+  RETURN_IF_ERROR(RequireEntity(store, source, rev, "source"));
+  RETURN_IF_ERROR(RequireEntity(store, target, rev, "target"));
   PathsResult out;
   Adjacency adjacency(store, rev, filter, budget.max_fan_out);
   auto s_lo = [&](const Edge& e) { return time_respecting ? e.s_lo : kMinusInfinity; };

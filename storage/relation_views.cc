@@ -80,13 +80,13 @@ absl::StatusOr<RelationSet> RelationsOf(Store& store, int64_t rev, const Relatio
                                         const QueryBudget& budget) {
   ASSIGN_OR_RETURN(auto e, store.GetEntity(filter.entity_id, rev));
   if (!e)
-    return absl::NotFoundError(
-        absl::StrCat("entity_id: entity '", filter.entity_id, "' does not exist at revision ", rev));
+    return FieldFailure(absl::StatusCode::kNotFound, "entity_id",
+                        absl::StrCat("entity '", filter.entity_id, "' does not exist at revision ", rev));
   if (!filter.other_id.empty()) {
     ASSIGN_OR_RETURN(auto o, store.GetEntity(filter.other_id, rev));
     if (!o)
-      return absl::NotFoundError(
-          absl::StrCat("other_id: entity '", filter.other_id, "' does not exist at revision ", rev));
+      return FieldFailure(absl::StatusCode::kNotFound, "other_id",
+                          absl::StrCat("entity '", filter.other_id, "' does not exist at revision ", rev));
   }
   ASSIGN_OR_RETURN(RelationPage page, store.FindRelations(filter, rev, "", budget.max_results));
   RelationSet out;

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "storage/field_error.h"
 #include "storage/key_codec.h"
 #include "storage/label_cache.h"
 #include "storage/record.pb.h"
@@ -87,11 +88,6 @@ struct WriteSet {
   std::vector<Retraction> retractions;
 };
 
-// A problem with one item, by field path ("relations[2].subject").
-struct ItemError {
-  std::string field;
-  std::string description;
-};
 
 struct CommitResult {
   // The revision committed; when nothing needed writing, the latest revision checked.
@@ -187,19 +183,19 @@ class Store {
   // thread while commits are held: it must be quick (signal, do not work).
   void SetCommitListener(std::function<void(int64_t)> listener);
 
-  // Commits `batch` as one revision. INVALID_ARGUMENT names the first bad item (all of
-  // them in `errors` when given); NOT_FOUND / FAILED_PRECONDITION for a retraction of a
-  // missing / retracted relation; ALREADY_EXISTS for a request_id reused with another
-  // payload. On any error nothing is written.
-  absl::StatusOr<CommitResult> Commit(const WriteSet& batch,
-                                      std::vector<ItemError>* errors = nullptr);
+  // Commits `batch` as one revision. INVALID_ARGUMENT carries every bad item
+  // (storage/field_error.h; paths into the WriteSet: "relations[2].subject"); NOT_FOUND /
+  // FAILED_PRECONDITION for a retraction of a missing / retracted relation
+  // ("retractions[0].id"); ALREADY_EXISTS for a request_id reused with another payload.
+  // On any error nothing is written.
+  absl::StatusOr<CommitResult> Commit(const WriteSet& batch);
 
   // Commit's first half, for a writer whose entries go through another log first (the
   // cluster's leader, cluster/replica.h): validates `batch` against the store at its head
   // exactly as Commit does and returns the entry Commit would write, or Commit's answer
   // when no entry is needed. Writes nothing; the caller applies the entry with Apply once
   // its log has it, and no other commit may come between (the caller serializes them).
-  absl::StatusOr<PreparedCommit> Prepare(const WriteSet& batch, std::vector<ItemError>* errors = nullptr);
+  absl::StatusOr<PreparedCommit> Prepare(const WriteSet& batch);
 
   // Commits a settings entry when `settings` differ from those in force; returns the
   // position of the entry that set them. INVALID_ARGUMENT for a negative retention or a
@@ -351,13 +347,13 @@ class Store {
     std::optional<BuiltEntry> built;
     CommitResult result;
   };
-  absl::StatusOr<Prepared> PrepareLocked(const WriteSet& batch, std::vector<ItemError>* errors);
+  absl::StatusOr<Prepared> PrepareLocked(const WriteSet& batch);
   Store() = default;
 
   // The commit path (store_commit.cc); each needs commit_mu_ held.
   int64_t NextRecordedTimeLocked() const;
   absl::StatusOr<std::string> AssignRelationIdLocked(const absl::flat_hash_set<std::string>& taken, int64_t rev);
-  absl::StatusOr<BuiltEntry> BuildEntryLocked(const LogEntry& entry, std::vector<ItemError>* errors);
+  absl::StatusOr<BuiltEntry> BuildEntryLocked(const LogEntry& entry);
   // A new entry at the next position: format, position, recorded time and writer set.
   LogEntry NewEntryLocked(int64_t recorded_at) const;
   // Writes the entry, stamped (revision, response) by PrepareLocked or checked by Apply,

@@ -16,14 +16,14 @@ absl::StatusOr<Store::BackupResult> Store::Backup(const std::string& dir) {
   namespace fs = std::filesystem;
   const fs::path target(dir);
   if (dir.empty() || !target.is_absolute())
-    return absl::InvalidArgumentError(absl::StrCat("target_dir: must be an absolute path, got \"", dir, "\""));
+    return FieldFailure(absl::StatusCode::kInvalidArgument, "", absl::StrCat("must be an absolute path, got \"", dir, "\""));
   std::error_code ec;
   if (fs::symlink_status(target, ec).type() != fs::file_type::not_found)
-    return absl::AlreadyExistsError(absl::StrCat("target_dir: ", dir, " already exists"));
+    return FieldFailure(absl::StatusCode::kAlreadyExists, "", absl::StrCat(dir, " already exists"));
   const fs::path parent = target.parent_path();
   if (!fs::is_directory(parent, ec))
-    return absl::FailedPreconditionError(
-        absl::StrCat("target_dir: the parent directory ", parent.string(), " does not exist"));
+    return FieldFailure(absl::StatusCode::kFailedPrecondition, "",
+                        absl::StrCat("the parent directory ", parent.string(), " does not exist"));
 
   rocksdb::Checkpoint* raw = nullptr;
   if (auto s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)); !s.ok()) return s;
@@ -40,7 +40,7 @@ absl::StatusOr<Store::BackupResult> Store::Backup(const std::string& dir) {
     result.position = LastPosition();
     if (auto s = FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0)); !s.ok()) {
       if (fs::symlink_status(target, ec).type() != fs::file_type::not_found && !ec)
-        return absl::AlreadyExistsError(absl::StrCat("target_dir: ", dir, " already exists"));
+        return FieldFailure(absl::StatusCode::kAlreadyExists, "", absl::StrCat(dir, " already exists"));
       return absl::Status(s.code(), absl::StrCat("backup into ", dir, ": ", s.message()));
     }
   }

@@ -215,9 +215,7 @@ absl::Status Store::EntryBuilder::AddRelations(const google::protobuf::RepeatedP
     }
     auto bounds = BoundsOf(rec.valid());
     if (!bounds.ok()) {
-      const std::string msg(bounds.status().message());
-      const size_t colon = msg.find(": ");
-      Fail(absl::StrCat(item, ".valid.", msg.substr(0, colon)), msg.substr(colon + 2));
+      for (const ItemError& e : ItemErrorsOf(bounds.status())) Fail(JoinField(item + ".valid", e.field), e.description);
       continue;
     }
     RelationRecord previous;
@@ -235,15 +233,17 @@ absl::Status Store::EntryBuilder::AddRelations(const google::protobuf::RepeatedP
 }
 
 absl::Status Store::EntryBuilder::AddRetractions(const google::protobuf::RepeatedPtrField<RetractionItem>& retractions) {
-  for (const RetractionItem& r : retractions) {
+  for (int i = 0; i < retractions.size(); ++i) {
+    const RetractionItem& r = retractions[i];
     RelationRecord previous;
     ASSIGN_OR_RETURN(bool had, store_->LoadVersion(Cf::kRelations, r.id(), rev_ - 1, &previous));
-    if (!had) return absl::NotFoundError(absl::StrCat("id: relation '", r.id(), "' does not exist"));
+    const std::string field = absl::StrCat("retractions[", i, "].id");
+    if (!had) return FieldFailure(absl::StatusCode::kNotFound, field, absl::StrCat("relation '", r.id(), "' does not exist"));
     if (previous.retracted())
-      return absl::FailedPreconditionError(absl::StrCat(
-          "id: relation '", r.id(), "' was already retracted at revision ", previous.revision()));
+      return FieldFailure(absl::StatusCode::kFailedPrecondition, field,
+                          absl::StrCat("relation '", r.id(), "' was already retracted at revision ", previous.revision()));
     if (!batch_relations_.insert(r.id()).second)
-      return absl::InvalidArgumentError(absl::StrCat("id: '", r.id(), "' appears twice in the request"));
+      return FieldFailure(absl::StatusCode::kInvalidArgument, field, absl::StrCat("'", r.id(), "' appears twice in the request"));
     writer_.Retraction(previous, r.reason());
     result_.relation_ids.push_back(r.id());
     ++result_.relations_written;
@@ -268,18 +268,14 @@ absl::StatusOr<std::string> Store::AssignRelationIdLocked(const absl::flat_hash_
   }
 }
 
-absl::StatusOr<Store::BuiltEntry> Store::BuildEntryLocked(const LogEntry& entry, std::vector<ItemError>* errors) {
+absl::StatusOr<Store::BuiltEntry> Store::BuildEntryLocked(const LogEntry& entry) {
   const int64_t rev = LatestRevision() + 1;
   auto builder = std::make_unique<EntryBuilder>(this, rev, entry.recorded_at_micros());
   RETURN_IF_ERROR(builder->AddDocuments(entry.documents()));
   RETURN_IF_ERROR(builder->AddEntities(entry.entities()));
   RETURN_IF_ERROR(builder->AddRelations(entry.relations()));
   RETURN_IF_ERROR(builder->AddRetractions(entry.retractions()));
-  if (!builder->errors().empty()) {
-    const ItemError& first = builder->errors().front();
-    if (errors) *errors = builder->errors();
-    return absl::InvalidArgumentError(absl::StrCat(first.field, ": ", first.description));
-  }
+  if (!builder->errors().empty()) return FieldFailure(absl::StatusCode::kInvalidArgument, builder->errors());
   BuiltEntry built;
   built.wrote = builder->result().written_count() > 0;
   built.result = std::move(builder->result());
@@ -365,7 +361,7 @@ absl::Status Store::PruneLocked(rocksdb::WriteBatch& wb, int64_t horizon, int64_
   return absl::OkStatus();
 }
 
-absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std::vector<ItemError>* errors) {
+absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch) {
   const int64_t now = NextRecordedTimeLocked();
   Prepared out;
 
@@ -382,9 +378,9 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std:
       const bool expired = now - seen.recorded_at_micros() > settings_.request_id_ttl_micros();
       if (!expired) {
         if (seen.fingerprint() != batch.fingerprint)
-          return absl::AlreadyExistsError(absl::StrCat(
-              "request_id: '", batch.request_id, "' was used at revision ", seen.revision(),
-              " for a different request"));
+          return FieldFailure(absl::StatusCode::kAlreadyExists, "request_id",
+                              absl::StrCat("'", batch.request_id, "' was used at revision ", seen.revision(),
+                                           " for a different request"));
         out.result = ResultOf(seen);
         out.result.replayed = true;
         return out;
@@ -425,7 +421,7 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std:
     item->set_reason(r.reason);
   }
 
-  ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry, errors));
+  ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry));
   // Nothing to write and no request id to remember: no entry.
   if (!built.wrote && batch.request_id.empty()) {
     out.result = std::move(built.result);
@@ -439,17 +435,17 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch, std:
   return out;
 }
 
-absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch, std::vector<ItemError>* errors) {
+absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch) {
   std::lock_guard<std::mutex> lock(commit_mu_);
-  ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch, errors));
+  ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch));
   if (!prepared.entry) return std::move(prepared.result);
   RETURN_IF_ERROR(WriteEntryLocked(*prepared.entry, *prepared.built));
   return std::move(prepared.result);
 }
 
-absl::StatusOr<PreparedCommit> Store::Prepare(const WriteSet& batch, std::vector<ItemError>* errors) {
+absl::StatusOr<PreparedCommit> Store::Prepare(const WriteSet& batch) {
   std::lock_guard<std::mutex> lock(commit_mu_);
-  ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch, errors));
+  ASSIGN_OR_RETURN(Prepared prepared, PrepareLocked(batch));
   PreparedCommit out;
   out.entry = std::move(prepared.entry);
   out.result = std::move(prepared.result);
@@ -458,12 +454,14 @@ absl::StatusOr<PreparedCommit> Store::Prepare(const WriteSet& batch, std::vector
 
 absl::StatusOr<int64_t> Store::UpdateSettings(const Settings& settings) {
   std::lock_guard<std::mutex> lock(commit_mu_);
-  if (settings.retain_revisions() < 0) return absl::InvalidArgumentError("retain_revisions: must not be negative");
-  if (settings.request_id_ttl_micros() <= 0) return absl::InvalidArgumentError("request_id_ttl: must be positive");
+  if (settings.retain_revisions() < 0)
+    return FieldFailure(absl::StatusCode::kInvalidArgument, "retain_revisions", "must not be negative");
+  if (settings.request_id_ttl_micros() <= 0)
+    return FieldFailure(absl::StatusCode::kInvalidArgument, "request_id_ttl_micros", "must be positive");
   if (SerializeDeterministic(settings) == SerializeDeterministic(settings_)) return LastPosition();
   LogEntry entry = NewEntryLocked(NextRecordedTimeLocked());
   *entry.mutable_settings() = settings;
-  ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry, nullptr));
+  ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry));
   RETURN_IF_ERROR(WriteEntryLocked(entry, built));
   return entry.position();
 }
@@ -496,8 +494,7 @@ absl::Status Store::Apply(const LogEntry& entry) {
   if (entry.has_settings() && entry.settings().request_id_ttl_micros() <= 0)
     return refuse(absl::StatusCode::kFailedPrecondition, "its settings have no request-id TTL");
 
-  std::vector<ItemError> item_errors;
-  auto built = BuildEntryLocked(entry, &item_errors);
+  auto built = BuildEntryLocked(entry);
   if (!built.ok()) {
     switch (built.status().code()) {
       case absl::StatusCode::kInvalidArgument:

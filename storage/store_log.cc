@@ -38,8 +38,9 @@ absl::StatusOr<int64_t> Store::SyncLog() {
 absl::Status Store::ReadLog(int64_t from, int64_t to, const std::function<bool(const LogEntry&)>& visit) {
   if (from < 1) from = 1;
   if (from < FirstLogPosition())
-    return absl::OutOfRangeError(absl::StrCat("from: the log starts at position ", FirstLogPosition(),
-                                              "; entries before it were trimmed by history retention"));
+    return FieldFailure(absl::StatusCode::kOutOfRange, "from",
+                        absl::StrCat("the log starts at position ", FirstLogPosition(),
+                                     "; entries before it were trimmed by history retention"));
   if (to < from) return absl::OkStatus();
   const std::string until = key::Log(to + 1);
   rocksdb::ReadOptions ro;

@@ -124,14 +124,16 @@ Store::~Store() {
 
 absl::StatusOr<int64_t> Store::ResolveRevision(int64_t as_of) const {
   const int64_t latest = LatestRevision();
-  if (as_of < 0) return absl::InvalidArgumentError("as_of_revision: must not be negative");
+  // Errors are about the argument itself (field ""): the service names the request field.
+  if (as_of < 0) return FieldFailure(absl::StatusCode::kInvalidArgument, "", "must not be negative");
   if (as_of == 0) return latest;
   if (as_of > latest)
-    return absl::OutOfRangeError(absl::StrCat("as_of_revision: ", as_of,
-                                              " is after the latest revision ", latest));
+    return FieldFailure(absl::StatusCode::kOutOfRange, "",
+                        absl::StrCat(as_of, " is after the latest revision ", latest));
   if (as_of < OldestRevision())
-    return absl::OutOfRangeError(absl::StrCat("as_of_revision: ", as_of, " is older than the oldest revision kept, ",
-                                              OldestRevision(), " (history retention)"));
+    return FieldFailure(absl::StatusCode::kOutOfRange, "",
+                        absl::StrCat(as_of, " is older than the oldest revision kept, ", OldestRevision(),
+                                     " (history retention)"));
   return as_of;
 }
 
@@ -142,11 +144,11 @@ int64_t Store::OldestRevision() const {
 }
 
 absl::Status Store::CheckChangesAvailable(int64_t from_revision) const {
-  if (from_revision < 0) return absl::InvalidArgumentError("from_revision: must not be negative");
+  if (from_revision < 0) return FieldFailure(absl::StatusCode::kInvalidArgument, "", "must not be negative");
   if (from_revision < OldestRevision())
-    return absl::OutOfRangeError(absl::StrCat("from_revision: changes after revision ", from_revision,
-                                              " are no longer kept; the oldest revision available is ",
-                                              OldestRevision()));
+    return FieldFailure(absl::StatusCode::kOutOfRange, "",
+                        absl::StrCat("changes after revision ", from_revision,
+                                     " are no longer kept; the oldest revision available is ", OldestRevision()));
   return absl::OkStatus();
 }
 

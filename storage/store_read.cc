@@ -19,7 +19,7 @@ namespace {
 absl::StatusOr<std::string> ScanStart(const std::string& prefix, std::string_view cursor) {
   if (cursor.empty()) return prefix;
   if (std::string_view(cursor).substr(0, prefix.size()) != prefix)
-    return absl::InvalidArgumentError("page_token: does not belong to this query");
+    return FieldFailure(absl::StatusCode::kInvalidArgument, "cursor", "does not belong to this query");
   std::string from(cursor);
   from.push_back('\0');  // the smallest key after the cursor
   return from;
@@ -122,7 +122,7 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
   ScanCursor resume;
   if (!cursor.empty()) {
     auto decoded = DecodeScanCursor(cursor, plan);
-    if (!decoded) return absl::InvalidArgumentError("page_token: does not belong to this query");
+    if (!decoded) return FieldFailure(absl::StatusCode::kInvalidArgument, "cursor", "does not belong to this query");
     resume = std::move(*decoded);
   }
   // The summary is decoded only when the answer or the filter needs it: FULL answers

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "storage/field_error.h"
 
 namespace annals::storage {
 namespace {
@@ -49,16 +50,19 @@ int DaysInMonth(int32_t year, int32_t month) {
 bool IsSet(const Date& date) { return date.year() != 0 || date.month() != 0 || date.day() != 0; }
 
 absl::Status ValidateDate(const Date& date) {
-  if (date.year() == 0) return absl::InvalidArgumentError("year 0 does not exist (-1 is 1 BCE)");
+  // Errors concern the date as a whole (field ""): a month is only wrong given its year.
+  auto bad = [](std::string description) {
+    return FieldFailure(absl::StatusCode::kInvalidArgument, "", std::move(description));
+  };
+  if (date.year() == 0) return bad("year 0 does not exist (-1 is 1 BCE)");
   if (date.year() > kMaxAbsYear || date.year() < -kMaxAbsYear)
-    return absl::InvalidArgumentError(absl::StrCat("year ", date.year(), " out of range"));
+    return bad(absl::StrCat("year ", date.year(), " out of range"));
   if (date.month() < 0 || date.month() > 12)
-    return absl::InvalidArgumentError(absl::StrCat("month ", date.month(), " out of range 1..12"));
+    return bad(absl::StrCat("month ", date.month(), " out of range 1..12"));
   if (date.month() == 0 && date.day() != 0)
-    return absl::InvalidArgumentError("day given without a month");
+    return bad("day given without a month");
   if (date.day() < 0 || (date.month() != 0 && date.day() > DaysInMonth(date.year(), date.month())))
-    return absl::InvalidArgumentError(
-        absl::StrCat("day ", date.day(), " out of range for ", date.year(), "-", date.month()));
+    return bad(absl::StrCat("day ", date.day(), " out of range for ", date.year(), "-", date.month()));
   return absl::OkStatus();
 }
 
@@ -81,8 +85,8 @@ absl::Status EndpointBounds(const Date& date, const Date& latest, bool unknown,
   const std::string latest_name = absl::StrCat(name, "_latest");
   if (unknown) {
     if (IsSet(date) || IsSet(latest))
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, "_unknown: an unknown ", name, " cannot also have a date"));
+      return FieldFailure(absl::StatusCode::kInvalidArgument, absl::StrCat(name, "_unknown"),
+                          absl::StrCat("an unknown ", name, " cannot also have a date"));
     *lo = kMinusInfinity;
     *hi = kPlusInfinity;
     return absl::OkStatus();
@@ -90,8 +94,7 @@ absl::Status EndpointBounds(const Date& date, const Date& latest, bool unknown,
   if (!IsSet(date)) {
     if (IsSet(latest)) {
       // "No later than": an endpoint known only to fall by the end of `latest`.
-      if (auto s = ValidateDate(latest); !s.ok())
-        return absl::InvalidArgumentError(absl::StrCat(latest_name, ": ", s.message()));
+      if (auto s = ValidateDate(latest); !s.ok()) return UnderField(latest_name, s);
       *lo = kMinusInfinity;
       *hi = LastDay(latest);
       return absl::OkStatus();
@@ -99,15 +102,13 @@ absl::Status EndpointBounds(const Date& date, const Date& latest, bool unknown,
     *lo = *hi = unset_value;
     return absl::OkStatus();
   }
-  if (auto s = ValidateDate(date); !s.ok())
-    return absl::InvalidArgumentError(absl::StrCat(name, ": ", s.message()));
+  if (auto s = ValidateDate(date); !s.ok()) return UnderField(name, s);
   *lo = FirstDay(date);
   *hi = LastDay(date);
   if (IsSet(latest)) {
-    if (auto s = ValidateDate(latest); !s.ok())
-      return absl::InvalidArgumentError(absl::StrCat(latest_name, ": ", s.message()));
+    if (auto s = ValidateDate(latest); !s.ok()) return UnderField(latest_name, s);
     if (LastDay(latest) < *lo)
-      return absl::InvalidArgumentError(absl::StrCat(latest_name, ": ends before ", name));
+      return FieldFailure(absl::StatusCode::kInvalidArgument, latest_name, absl::StrCat("ends before ", name));
     *hi = std::max(*hi, LastDay(latest));
   }
   return absl::OkStatus();
@@ -126,7 +127,7 @@ absl::StatusOr<TimeBounds> BoundsOf(const TimeRange& range) {
       !s.ok())
     return s;
   if (b.s_lo > b.e_hi)
-    return absl::InvalidArgumentError("end: the range ends before it can have started");
+    return FieldFailure(absl::StatusCode::kInvalidArgument, "end", "the range ends before it can have started");
   return b;
 }
 

@@ -37,7 +37,8 @@ CivilDay CivilOf(int64_t day);
 // Days in `month` of `year` (API year, BCE negative).
 int DaysInMonth(int32_t year, int32_t month);
 
-// Checks a partial date; the error message names the bad part ("month 13 out of range").
+// Checks a partial date. Its error (storage/field_error.h) is about the date as a whole
+// (field ""), the description naming the bad part ("month 13 out of range 1..12").
 absl::Status ValidateDate(const Date& date);
 
 bool IsSet(const Date& date);
@@ -53,8 +54,9 @@ struct TimeBounds {
   int64_t e_hi = kPlusInfinity;
 };
 
-// The bounds of a time range; an error (naming "start", "end", "start_latest"...) for an
-// invalid date, a *_latest before its endpoint, or a range that must end before it starts.
+// The bounds of a time range; an error carrying its field ("start", "end_latest", ... of
+// the range: storage/field_error.h) for an invalid date, a *_latest before its endpoint,
+// or a range that must end before it starts.
 absl::StatusOr<TimeBounds> BoundsOf(const TimeRange& range);
 
 enum class Certainty { kPossibly, kCertainly };

@@ -152,9 +152,9 @@ TEST_F(ClusterTest, ReplicasConvergeAndFollowersForwardToTheLeader) {
   rel.set_object_id("e1");
   dangling.relations = {rel};
   Replica* follower = leader == nodes[0]->replica.get() ? nodes[1]->replica.get() : nodes[0]->replica.get();
-  std::vector<storage::ItemError> errors;
-  auto refused = follower->Commit(dangling, &errors);
+  auto refused = follower->Commit(dangling);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  const auto errors = storage::ItemErrorsOf(refused.status());  // carried back from the leader
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].field, "relations[0].subject");
   // A follower never appends itself, and says who leads.
@@ -467,12 +467,12 @@ TEST_F(ClusterTest, ACommitTooLargeForOneEntryIsRefusedWithBothSizesAndNothingWr
     e.set_label(std::string(100, 'x'));
     big.entities.push_back(e);
   }
-  std::vector<storage::ItemError> errors;
-  auto r = (*ra)->Commit(big, &errors);
+  auto r = (*ra)->Commit(big);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
   EXPECT_NE(r.status().message().find("more than the cluster's limit of 65536 bytes"), std::string::npos) << r.status();
+  const auto errors = storage::ItemErrorsOf(r.status());
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].field, "request");
+  EXPECT_EQ(errors[0].field, "") << "the whole write (\"request\" in the API's BadRequest)";
   EXPECT_EQ(a->LastPosition(), 0);
   EXPECT_EQ((*ra)->State().head, 0);
 }

@@ -242,11 +242,14 @@ TEST_F(StoreTest, ABatchWithABadItemWritesNothingAndNamesEveryBadItem) {
   src->set_begin(0);
   src->set_end(5);
   w.relations.push_back(bad_source);
-  std::vector<ItemError> errors;
-  auto r = store_->Commit(w, &errors);
+  auto r = store_->Commit(w);
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().message(), "relations[1].subject: entity 'nobody' does not exist");
+  // Every bad item travels in the status as a value (storage/field_error.h).
+  const std::vector<ItemError> errors = ItemErrorsOf(r.status());
   ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].field, "relations[1].subject");
+  EXPECT_EQ(errors[0].description, "entity 'nobody' does not exist");
   EXPECT_EQ(errors[1].field, "relations[2].object_id");
   EXPECT_EQ(errors[2].field, "relations[3].sources[0].document_id");
   EXPECT_EQ(store_->LatestRevision(), 1);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/field_error.h"
 #include "tests/support/dates.h"
 
 #include <random>
@@ -155,6 +156,36 @@ TEST(WindowRule, InvalidRangesAreRejectedWithTheEndpointNamed) {
   TimeRange both = Range(D(2011), std::nullopt);
   both.set_start_unknown(true);
   EXPECT_FALSE(BoundsOf(both).ok());
+}
+
+// Errors as values (storage/field_error.h): the endpoint travels as a field, not inside
+// the text, so the service can place it under its own path without parsing.
+TEST(WindowRule, TheBadEndpointIsAFieldOfTheError) {
+  auto only = [](const absl::Status& s) {
+    const auto errors = ItemErrorsOf(s);
+    EXPECT_EQ(errors.size(), 1u) << s;
+    return errors.empty() ? ItemError{} : errors.front();
+  };
+  ItemError e = only(BoundsOf(Range(D(2011, 2, 30), std::nullopt)).status());
+  EXPECT_EQ(e.field, "start");
+  EXPECT_EQ(e.description, "day 30 out of range for 2011-2");
+  TimeRange latest_first = Range(D(2012, 5), std::nullopt);
+  *latest_first.mutable_start_latest() = D(2012, 1);
+  e = only(BoundsOf(latest_first).status());
+  EXPECT_EQ(e.field, "start_latest");
+  EXPECT_EQ(e.description, "ends before start");
+  e = only(ValidateDate(D(2011, 13)));
+  EXPECT_EQ(e.field, "") << "a date's error is about the date itself";
+  // Placed under a request's path, and renamed, by the service's helpers.
+  const absl::Status placed = UnderField("relations[3].valid", BoundsOf(Range(D(2012), D(2011))).status());
+  EXPECT_EQ(placed.message(), "relations[3].valid.end: the range ends before it can have started");
+  EXPECT_EQ(only(UnderField("window.start", ValidateDate(D(2011, 13)))).field, "window.start");
+  EXPECT_EQ(only(RenameField(FieldFailure(absl::StatusCode::kNotFound, "starts[2]", "x"), "starts", "start_ids")).field,
+            "start_ids[2]");
+  EXPECT_EQ(only(RenameField(FieldFailure(absl::StatusCode::kNotFound, "startsx", "x"), "starts", "start_ids")).field,
+            "startsx") << "only whole path segments are renamed";
+  EXPECT_TRUE(ItemErrorsOf(absl::InternalError("disk")).empty());
+  EXPECT_EQ(UnderField("x", absl::InternalError("disk")), absl::InternalError("disk"));
 }
 
 // Brute force: the closed form must agree with "for some / for all s <= e in the bounds,
