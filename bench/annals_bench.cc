@@ -305,6 +305,7 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.add_start_ids(sorted[i].id);
       r.set_max_depth(2);
       r.set_direction(v1::BOTH);
+      r.set_view(view);  // BASIC by default: PostgreSQL's CTE returns ids, names and depths
       w.requests.push_back(r.SerializeAsString());
     }
     w.sanity = Sanity<v1::TraverseRequest, v1::TraverseResponse>(

@@ -124,8 +124,11 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
   absl::flat_hash_map<std::string, int> depth_of;
   absl::flat_hash_set<std::string> relations_seen;
   std::deque<std::string> queue;
+  // Entities reached, in order; their records are read together at the end (one
+  // iterator for all: storage/store.h, GetEntities), each once.
+  std::vector<std::string> reached;
   auto full = [&] {
-    return static_cast<int>(out.entities.size() + out.relations.size()) >= budget.max_results;
+    return static_cast<int>(reached.size() + out.relations.size()) >= budget.max_results;
   };
   for (size_t i = 0; i < starts.size(); ++i) {
     const std::string& id = starts[i];
@@ -134,15 +137,7 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
     depth_of[id] = 0;
     queue.push_back(id);
   }
-  auto add_entity = [&](const std::string& id, int depth) -> absl::Status {
-    ASSIGN_OR_RETURN(auto e, store.GetEntity(id, rev));
-    if (e) {
-      out.entities.push_back(std::move(*e));
-      out.depths.push_back(depth);
-    }
-    return absl::OkStatus();
-  };
-  for (const auto& id : queue) RETURN_IF_ERROR(add_entity(id, 0));
+  for (const auto& id : queue) reached.push_back(id);
   while (!queue.empty()) {
     const std::string id = queue.front();
     const int depth = depth_of[id];
@@ -175,13 +170,19 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
       if (!depth_of.contains(e.other)) {
         depth_of[e.other] = depth + 1;
         queue.push_back(e.other);
-        RETURN_IF_ERROR(add_entity(e.other, depth + 1));
+        reached.push_back(e.other);
       }
     }
     if (stopped_here) break;
   }
   for (const auto& id : queue)
     if (depth_of[id] < max_depth) out.frontier.push_back(id);
+  ASSIGN_OR_RETURN(auto records, store.GetEntities(reached, rev));
+  for (size_t i = 0; i < reached.size(); ++i) {
+    if (!records[i]) continue;  // a relation's end always exists; nothing to show otherwise
+    out.entities.push_back(std::move(*records[i]));
+    out.depths.push_back(depth_of[reached[i]]);
+  }
   return out;
 }
 
@@ -191,79 +192,158 @@ absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::stri
   RETURN_IF_ERROR(RequireEntity(store, source, rev, "source"));
   RETURN_IF_ERROR(RequireEntity(store, target, rev, "target"));
   PathsResult out;
-  Adjacency adjacency(store, rev, filter, budget.max_fan_out);
+  // The search needs only what the index entries hold (the ends and the valid range); the
+  // relations of the paths found are read whole at the end. Reading every relation record
+  // while searching was most of a search's time (MultiGet and record parsing, profiled).
+  Adjacency adjacency(store, rev, filter, budget.max_fan_out, View::kBasic);
   auto s_lo = [&](const Edge& e) { return time_respecting ? e.s_lo : kMinusInfinity; };
   auto e_hi = [&](const Edge& e) { return time_respecting ? e.e_hi : kPlusInfinity; };
-
-  // Backward pass: latest[r][v] = the latest arrival day at v from which the target can be
-  // reached in at most r more hops (kMinusInfinity: it cannot). Walking edge e from v to u
-  // with arrival a needs e_hi >= a and max(a, s_lo) <= latest[r-1][u], so the best a is
-  // min(e_hi, latest[r-1][u]) provided s_lo <= latest[r-1][u].
-  std::vector<absl::flat_hash_map<std::string, int64_t>> latest(max_hops + 1);
-  latest[0][target] = kPlusInfinity;
   int64_t steps = 0;
-  for (int r = 1; r <= max_hops; ++r) {
-    latest[r] = latest[r - 1];
-    for (const auto& [u, bound] : latest[r - 1]) {
-      if (r > 1 && u == source) continue;  // paths do not pass through the source
-      ASSIGN_OR_RETURN(const auto* into, adjacency.Into(u));
-      for (const Edge& e : *into) {
-        if (++steps > budget.max_steps || (steps % 1024 == 0 && absl::Now() > budget.deadline)) {
-          StopAt(&out.stop, steps > budget.max_steps ? "max_steps" : "deadline",
-                 "lower max_hops, or narrow predicates/window");
-          return out;
-        }
-        if (e.other == target) continue;  // paths end at the target
-        if (s_lo(e) > bound) continue;
-        const int64_t a = std::min(e_hi(e), bound);
-        auto [it, inserted] = latest[r].try_emplace(e.other, a);
-        if (!inserted && it->second < a) it->second = a;
-      }
-    }
-  }
-  auto reachable = [&](const std::string& v, int hops_left, int64_t arrival) {
-    auto it = latest[hops_left].find(v);
-    return it != latest[hops_left].end() && it->second >= arrival;
+  auto over_budget = [&] {
+    if (++steps <= budget.max_steps && (steps % 1024 != 0 || absl::Now() <= budget.deadline)) return false;
+    StopAt(&out.stop, steps > budget.max_steps ? "max_steps" : "deadline",
+           "lower max_hops or k, or narrow predicates/window");
+    return true;
   };
 
-  // Forward pass: iterative deepening over the length, depth-first within one length,
-  // edges in relation-id order, so results are deterministic.
-  PathResult path;
-  absl::flat_hash_set<std::string> on_path = {source};
-  std::function<absl::Status(const std::string&, int64_t, int, int)> walk =
-      [&](const std::string& v, int64_t arrival, int depth, int length) -> absl::Status {
-    if (static_cast<int>(out.paths.size()) >= k || out.stop.truncated) return absl::OkStatus();
-    ASSIGN_OR_RETURN(const auto* from, adjacency.From(v));
-    for (const Edge& e : *from) {
-      if (++steps > budget.max_steps || (steps % 1024 == 0 && absl::Now() > budget.deadline)) {
-        StopAt(&out.stop, steps > budget.max_steps ? "max_steps" : "deadline",
-               "lower max_hops or k, or narrow predicates/window");
-        return absl::OkStatus();
+  // Meet in the middle. Two balls grow one frontier at a time, always the smaller: the
+  // relations of every entity within reach_f - 1 hops of the source and reach_b - 1 hops
+  // of the target are read (each entity once), so paths of up to reach_f hops can be
+  // walked forward from the source and of up to reach_b hops backward from the target.
+  // Paths do not pass through either end, so neither ball grows through the other end.
+  std::vector<std::string> frontier_f = {source}, frontier_b = {target};
+  absl::flat_hash_set<std::string> seen_f = {source}, seen_b = {target};
+  int reach_f = 0, reach_b = 0;
+  auto grow = [&](bool forward) -> absl::Status {
+    std::vector<std::string>& frontier = forward ? frontier_f : frontier_b;
+    absl::flat_hash_set<std::string>& seen = forward ? seen_f : seen_b;
+    const std::string& other_end = forward ? target : source;
+    std::vector<std::string> next;
+    for (const std::string& v : frontier) {
+      ASSIGN_OR_RETURN(const auto* edges, forward ? adjacency.From(v) : adjacency.Into(v));
+      for (const Edge& e : *edges) {
+        if (over_budget()) return absl::OkStatus();
+        if (seen.insert(e.other).second && e.other != other_end) next.push_back(e.other);
       }
-      if (on_path.contains(e.other)) continue;
-      if (e_hi(e) < arrival) continue;  // it was over before we could get here
-      const int64_t next = std::max(arrival, s_lo(e));
-      const int left = length - depth - 1;
-      if (left == 0 ? e.other != target : (e.other == target || !reachable(e.other, left, next))) continue;
-      path.push_back({*e.relation, e.forward, e.other, time_respecting ? next : kMinusInfinity});
-      if (left == 0) {
-        out.paths.push_back(path);
-      } else {
-        on_path.insert(e.other);
-        RETURN_IF_ERROR(walk(e.other, next, depth + 1, length));
-        on_path.erase(e.other);
-      }
-      path.pop_back();
-      if (static_cast<int>(out.paths.size()) >= k || out.stop.truncated) return absl::OkStatus();
     }
+    // A ball with nothing left to grow holds every entity reachable from its end: a walk
+    // of any length from there reads only relations already read.
+    (forward ? reach_f : reach_b) = next.empty() ? max_hops : (forward ? reach_f : reach_b) + 1;
+    frontier = std::move(next);
     return absl::OkStatus();
   };
-  for (int length = 1; length <= max_hops && static_cast<int>(out.paths.size()) < k && !out.stop.truncated; ++length)
-    if (reachable(source, length, kMinusInfinity)) RETURN_IF_ERROR(walk(source, kMinusInfinity, 0, length));
+
+  // A walk backward from the target: the path from `meet` to the target, in walk order,
+  // and the latest arrival at `meet` from which it can still be followed (time-respecting:
+  // each hop e needs e_hi >= a and then max(a, s_lo) no later than the next entity's bound).
+  struct Tail {
+    std::vector<const Edge*> edges;  // Into-edges: edges[0] arrives at the entity after `meet`
+    std::vector<const std::string*> entities;  // after `meet`, ending with the target
+    int64_t latest = kPlusInfinity;
+  };
+  PathResult head;
+  absl::flat_hash_set<std::string> on_head;
+  for (int length = 1; length <= max_hops && static_cast<int>(out.paths.size()) < k && !out.stop.truncated; ++length) {
+    while (reach_f + reach_b < length && !out.stop.truncated) {
+      const bool grow_f = reach_b >= max_hops || (reach_f < max_hops && frontier_f.size() <= frontier_b.size());
+      RETURN_IF_ERROR(grow(grow_f));
+    }
+    if (out.stop.truncated) break;
+    const int ahead = std::min(reach_f, length), behind = length - ahead;
+
+    // The tails of `behind` hops, by the entity they start from.
+    absl::flat_hash_map<std::string, std::vector<Tail>> tails;
+    Tail tail;
+    std::function<absl::Status(const std::string&, int64_t)> back = [&](const std::string& v,
+                                                                       int64_t bound) -> absl::Status {
+      if (static_cast<int>(tail.edges.size()) == behind) {
+        Tail t = tail;
+        t.latest = bound;
+        std::reverse(t.edges.begin(), t.edges.end());
+        std::reverse(t.entities.begin(), t.entities.end());
+        tails[v].push_back(std::move(t));
+        return absl::OkStatus();
+      }
+      ASSIGN_OR_RETURN(const auto* into, adjacency.Into(v));
+      for (const Edge& e : *into) {
+        if (over_budget()) return absl::OkStatus();
+        if (e.other == source || e.other == target || e.other == v) continue;  // the ends are only ends
+        if (std::any_of(tail.entities.begin(), tail.entities.end(), [&](const std::string* x) { return *x == e.other; }))
+          continue;
+        if (s_lo(e) > bound) continue;  // it cannot have started in time for what follows
+        tail.edges.push_back(&e);
+        tail.entities.push_back(&v);
+        RETURN_IF_ERROR(back(e.other, std::min(e_hi(e), bound)));
+        tail.edges.pop_back();
+        tail.entities.pop_back();
+        if (out.stop.truncated) return absl::OkStatus();
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(back(target, kPlusInfinity));
+    if (out.stop.truncated) break;
+
+    // Heads of `ahead` hops from the source, depth-first in relation-id order, each joined
+    // with every tail that starts where it ends, shares no entity with it and can follow it
+    // in time. Deterministic: shortest first, then head order, then tail order.
+    on_head = {source};
+    std::function<absl::Status(const std::string&, int64_t)> walk = [&](const std::string& v,
+                                                                       int64_t arrival) -> absl::Status {
+      if (static_cast<int>(head.size()) == ahead) {
+        auto it = tails.find(v);
+        if (it == tails.end()) return absl::OkStatus();
+        for (const Tail& t : it->second) {
+          if (static_cast<int>(out.paths.size()) >= k) return absl::OkStatus();
+          if (arrival > t.latest) continue;
+          if (std::any_of(t.entities.begin(), t.entities.end(), [&](const std::string* x) { return on_head.contains(*x); }))
+            continue;
+          PathResult path = head;
+          int64_t a = arrival;
+          for (size_t i = 0; i < t.edges.size(); ++i) {
+            const Edge& e = *t.edges[i];  // seen from the entity it arrives at
+            a = std::max(a, s_lo(e));
+            path.push_back({*e.relation, !e.forward, *t.entities[i], time_respecting ? a : kMinusInfinity});
+          }
+          out.paths.push_back(std::move(path));
+        }
+        return absl::OkStatus();
+      }
+      ASSIGN_OR_RETURN(const auto* from, adjacency.From(v));
+      const bool last = static_cast<int>(head.size()) + 1 == ahead;
+      for (const Edge& e : *from) {
+        if (over_budget()) return absl::OkStatus();
+        if (on_head.contains(e.other)) continue;
+        if (e.other == target && !(last && behind == 0)) continue;  // paths end at the target
+        if (last && !tails.contains(e.other)) continue;              // no tail starts there
+        if (e_hi(e) < arrival) continue;  // it was over before we could get here
+        const int64_t next = std::max(arrival, s_lo(e));
+        head.push_back({*e.relation, e.forward, e.other, time_respecting ? next : kMinusInfinity});
+        on_head.insert(e.other);
+        RETURN_IF_ERROR(walk(e.other, next));
+        on_head.erase(e.other);
+        head.pop_back();
+        if (static_cast<int>(out.paths.size()) >= k || out.stop.truncated) return absl::OkStatus();
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(walk(source, kMinusInfinity));
+  }
   if (!out.stop.truncated && adjacency.truncated_somewhere())
     StopAt(&out.stop, "max_fan_out",
            absl::StrCat("'", adjacency.first_truncated(),
                         "' has more relations than max_fan_out, so paths through them may be missing"));
+  absl::flat_hash_map<std::string, RelationRecord> whole;
+  for (PathResult& path : out.paths)
+    for (PathStepResult& step : path) {
+      auto it = whole.find(step.relation.id());
+      if (it == whole.end()) {
+        ASSIGN_OR_RETURN(auto record, store.GetRelation(step.relation.id(), rev));
+        if (!record)
+          return absl::DataLossError(absl::StrCat("relation ", step.relation.id(), " is indexed but cannot be read"));
+        it = whole.emplace(step.relation.id(), std::move(*record)).first;
+      }
+      step.relation = it->second;
+    }
   return out;
 }
 

@@ -60,11 +60,15 @@ struct PathsResult {
 // walking with the earliest possible arrival a (a := max(a, s_lo) at each hop), every hop
 // needs e_hi >= a.
 //
-// Exact, by iterative deepening over the path length. The search prunes on (entity,
-// arrival): a backward pass from the target computes, for each entity and number of hops
-// left, the latest arrival day from which the target can still be reached; a partial path
-// arriving later is abandoned. That bound ignores the no-repeat rule, so it never prunes a
-// path that exists.
+// Exact, length by length, meeting in the middle: two balls of entities grow from the
+// source and the target, always the one with the smaller frontier, each entity's relations
+// read once per query. A path of length L is a head of `a` hops walked forward from the
+// source and a tail of L - a hops walked backward from the target (a as long as the
+// source's ball allows), joined where they meet when they share no entity and, time-
+// respecting, when the head arrives no later than the latest arrival the tail allows (the
+// tail's bound comes backward from the target: each hop needs e_hi >= a and then
+// max(a, s_lo) within the next entity's bound). Results are shortest first, then in head
+// order, then tail order, edges in relation-id order.
 absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source,
                                       const std::string& target, int max_hops, const RelationFilter& filter,
                                       bool time_respecting, int k, const QueryBudget& budget);

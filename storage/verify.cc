@@ -439,20 +439,19 @@ class Verifier {
         Problem(absl::StrCat(CfName(family), ": malformed key ", Quoted(k)));
         continue;
       }
-      const auto tail = std::make_optional(key::VersionKey{entry->rel_id, entry->rev});
       const auto value = DecodeIndexValue(std::string_view(it->value().data(), it->value().size()));
       if (!value) {
         Problem(absl::StrCat(what, ": malformed value (", it->value().size(), " bytes, fewer than ",
                              kIndexValueFixedBytes, ")"));
         continue;
       }
-      if (tail->id != cached_id || tail->rev != cached_rev) {
-        if (auto s = Lookup(Cf::kRelations, tail->id, tail->rev, &cached); !s.ok()) return s;
-        cached_id.assign(tail->id);
-        cached_rev = tail->rev;
+      if (entry->rel_id != cached_id || entry->rev != cached_rev) {
+        if (auto s = Lookup(Cf::kRelations, entry->rel_id, entry->rev, &cached); !s.ok()) return s;
+        cached_id.assign(entry->rel_id);
+        cached_rev = entry->rev;
       }
       if (!cached.exists) {
-        Problem(absl::StrCat(what, ": points at relation ", Quoted(tail->id), " @", tail->rev,
+        Problem(absl::StrCat(what, ": points at relation ", Quoted(entry->rel_id), " @", entry->rev,
                              ", which does not exist"));
         continue;
       }
@@ -512,8 +511,7 @@ class Verifier {
       const std::string_view k(it->key().data(), it->key().size());
       const std::string what = DescribeKey(Cf::kNames, k);
       const auto name = key::ParseName(k);
-      const auto tail = name ? std::make_optional(key::VersionKey{name->entity_id, name->rev}) : std::nullopt;
-      if (!tail) {
+      if (!name) {
         Problem(absl::StrCat("names: malformed key ", Quoted(k)));
         continue;
       }
@@ -522,21 +520,21 @@ class Verifier {
         continue;
       }
       const auto rev_removed = static_cast<int64_t>(key::ReadU64(std::string_view(it->value().data(), 8)));
-      if (tail->id != cached_id || tail->rev != cached_rev) {
-        if (auto s = Lookup(Cf::kEntities, tail->id, tail->rev, &cached); !s.ok()) return s;
-        cached_id.assign(tail->id);
-        cached_rev = tail->rev;
+      if (name->entity_id != cached_id || name->rev != cached_rev) {
+        if (auto s = Lookup(Cf::kEntities, name->entity_id, name->rev, &cached); !s.ok()) return s;
+        cached_id.assign(name->entity_id);
+        cached_rev = name->rev;
         terms = cached.parsed ? EntityTerms(cached.record) : std::set<std::string>();
       }
       if (!cached.exists) {
-        Problem(absl::StrCat(what, ": points at entity ", Quoted(tail->id), " @", tail->rev, ", which does not exist"));
+        Problem(absl::StrCat(what, ": points at entity ", Quoted(name->entity_id), " @", name->rev, ", which does not exist"));
         continue;
       }
       if (!cached.parsed) continue;
       const std::string_view term = name->term;
       if (!terms.contains(std::string(term)))
-        Problem(absl::StrCat(what, ": ", Quoted(term), " is not a name term of entity ", Quoted(tail->id), " @",
-                             tail->rev, " (label ", Quoted(cached.record.label()), ")"));
+        Problem(absl::StrCat(what, ": ", Quoted(term), " is not a name term of entity ", Quoted(name->entity_id), " @",
+                             name->rev, " (label ", Quoted(cached.record.label()), ")"));
       if (rev_removed != cached.next_rev)
         Problem(absl::StrCat(what, ": rev_removed ", RevText(rev_removed), " but the next version of the entity is ",
                              RevText(cached.next_rev)));
