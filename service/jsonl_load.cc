@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/grpc_status.h"
 #include "service/jsonl_reader.h"
 #include "service/write_path.h"
 #include "storage/status_macros.h"
@@ -23,7 +24,7 @@ absl::Status LoadJsonlPaths(cluster::Committer& committer, const std::vector<std
     WriteOutcome w = CommitItems(committer, r, request_id, r.entities(), r.documents(), r.relations());
     if (!w.status.ok()) {
       if (w.status.code() != absl::StatusCode::kInvalidArgument) return w.status;
-      for (const auto& e : storage::ItemErrorsOf(w.status))
+      for (const auto& e : ViolationsOf(w.status))
         problems.push_back(absl::StrCat(path, ":", file.batch.LineOf(e.field), ": ", e.field, ": ", e.description));
       continue;
     }

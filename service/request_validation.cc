@@ -40,12 +40,13 @@ void CheckPredicateField(const FieldPath& path, const std::string& predicate, Fi
 }
 
 void CheckDate(const FieldPath& path, const v1::Date& date, FieldErrors* errors) {
-  for (const auto& e : storage::ItemErrorsOf(storage::ValidateDate(ToRecord(date)))) Add(errors, path.Field(e.field), e.description);
+  for (const auto& e : storage::ReportedErrors(storage::ValidateDate(ToRecord(date))))
+    Add(errors, path.Field(e.field), e.description);
 }
 
 void CheckRange(const FieldPath& path, const v1::TimeRange& range, FieldErrors* errors) {
   if (auto b = storage::BoundsOf(ToRecord(range)); !b.ok())
-    for (const auto& e : storage::ItemErrorsOf(b.status())) Add(errors, path.Field(e.field), e.description);
+    for (const auto& e : storage::ReportedErrors(b.status())) Add(errors, path.Field(e.field), e.description);
 }
 
 void CheckValue(const FieldPath& path, const v1::Value& value, FieldErrors* errors) {

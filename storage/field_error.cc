@@ -41,6 +41,12 @@ std::vector<ItemError> ItemErrorsOf(const absl::Status& status) {
   return out;
 }
 
+std::vector<ItemError> ReportedErrors(const absl::Status& status) {
+  std::vector<ItemError> out = ItemErrorsOf(status);
+  if (out.empty() && !status.ok()) out.push_back({"", std::string(status.message())});
+  return out;
+}
+
 std::string JoinField(std::string_view parent, std::string_view child) {
   if (parent.empty()) return std::string(child);
   if (child.empty()) return std::string(parent);

@@ -5,7 +5,8 @@
 // Paths are relative to the storage call's input: "start" of a TimeRange, "relations[2].subject"
 // of a WriteSet, "" for the argument itself (a cursor, a revision, an entity id). Storage
 // never names a request field; the service places these paths under the request's own
-// (service/grpc_status.h: InField) and sends them as google.rpc.BadRequest.
+// (UnderField, RenameField below) and sends them as google.rpc.BadRequest
+// (service/grpc_status.h).
 #pragma once
 
 #include <string>
@@ -28,6 +29,9 @@ absl::Status FieldFailure(absl::StatusCode code, std::string field, std::string 
 
 // The errors a status carries; empty when it carries none (OK, or made some other way).
 std::vector<ItemError> ItemErrorsOf(const absl::Status& status);
+// Every error a failed status reports: the ones it carries, or else one about the input
+// itself (field "") with its message. Empty for OK. For callers that must never drop one.
+std::vector<ItemError> ReportedErrors(const absl::Status& status);
 
 // "valid" + "start" = "valid.start"; "relations" + "[2]" = "relations[2]"; either side "" = the other.
 std::string JoinField(std::string_view parent, std::string_view child);

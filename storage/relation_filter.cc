@@ -45,8 +45,11 @@ std::vector<IndexScan> PlanScans(const RelationFilter& f) {
     plan.push_back({family, std::move(prefix), !f.document_id.empty() && family != Cf::kByDocument});
   };
   if (!f.entity_id.empty()) {
+    // An entity paired with itself: its relations to itself are in both indexes, and the
+    // outgoing one alone lists each once.
+    const bool self_pair = f.other_id == f.entity_id && f.outgoing;
     for (Cf family : {Cf::kOut, Cf::kIn}) {
-      if (family == Cf::kOut ? !f.outgoing : !f.incoming) continue;
+      if (family == Cf::kOut ? !f.outgoing : (!f.incoming || self_pair)) continue;
       std::string base;
       key::AppendId(&base, f.entity_id);
       if (f.predicates.empty()) add(family, base);

@@ -215,7 +215,7 @@ absl::Status Store::EntryBuilder::AddRelations(const google::protobuf::RepeatedP
     }
     auto bounds = BoundsOf(rec.valid());
     if (!bounds.ok()) {
-      for (const ItemError& e : ItemErrorsOf(bounds.status())) Fail(JoinField(item + ".valid", e.field), e.description);
+      for (const ItemError& e : ReportedErrors(bounds.status())) Fail(JoinField(item + ".valid", e.field), e.description);
       continue;
     }
     RelationRecord previous;

@@ -118,6 +118,7 @@ absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListD
 
 absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, int64_t rev,
                                                   std::string_view cursor, int limit, View view) {
+  if (limit < 1) return FieldFailure(absl::StatusCode::kInvalidArgument, "limit", "must be at least 1");
   const std::vector<IndexScan> plan = PlanScans(filter);
   ScanCursor resume;
   if (!cursor.empty()) {

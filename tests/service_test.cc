@@ -518,14 +518,10 @@ TEST_F(ServiceTest, NeighborsComeInPagesAndViews) {
   }
 }
 
-// Every read RPC of QueryService and DiffService takes a ReadConsistency named
-// `consistency` (checked on the descriptors, so a new read RPC cannot forget it) and waits
-// as it says: on a single node a min_revision after the latest is OUT_OF_RANGE naming the
-// field, and what it has applied is read at once, in either mode.
 // One predicate rule (1 to 128 bytes, storage::kMaxPredicateBytes) for what is written and
 // what is asked, in every request that takes predicates, each error naming its own field.
-// Before, Neighbors took up to 1,024 bytes and an empty predicate while the graph queries
-// and scopes took 128 and refused an empty one.
+// Before, Neighbors and ListRelations took up to 1,024 bytes (Neighbors an empty predicate
+// too) while writes, the graph queries and scopes took 128 and refused an empty one.
 TEST_F(ServiceTest, EveryRequestChecksPredicatesByTheSameRule) {
   AddBasics();
   auto diff = v1::DiffService::NewStub(channel_);
@@ -595,8 +591,8 @@ TEST_F(ServiceTest, EveryRequestChecksPredicatesByTheSameRule) {
 }
 
 // Every relation read takes the same filter and answers by it: the relations between two
-// entities come back alike from ListRelations (one side each), Neighbors (filtered to the
-// other end), Timeline (a pair) and a DiffValidTimes scope (`between`).
+// entities come back alike from ListRelations (one side each), Timeline (a pair) and a
+// DiffValidTimes scope (`between`).
 TEST_F(ServiceTest, EveryRelationReadFiltersAPairAlike) {
   AddBasics();
   ASSERT_TRUE(PutOne(Relation("zardari", "visited", "russia")).ok());
@@ -648,6 +644,10 @@ TEST_F(ServiceTest, EveryRelationReadFiltersAPairAlike) {
   EXPECT_EQ(both.error_message(), "scope.between: give entity_id or between, not both");
 }
 
+// Every read RPC of QueryService and DiffService takes a ReadConsistency named
+// `consistency` (checked on the descriptors, so a new read RPC cannot forget it) and waits
+// as it says: on a single node a min_revision after the latest is OUT_OF_RANGE naming the
+// field, and what it has applied is read at once, in either mode.
 TEST_F(ServiceTest, EveryReadTakesAConsistencyAndHonoursIt) {
   for (const char* name : {"annals.v1.QueryService", "annals.v1.DiffService"}) {
     const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);

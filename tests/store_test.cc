@@ -492,6 +492,11 @@ TEST_F(StoreTest, IndexesAgreeWithRecordsAfterEveryKindOfWrite) {
     filters.push_back(f);
   }
   {
+    RelationFilter f;  // an entity paired with itself: each of its self-relations once
+    f.entity_id = f.other_id = people[2];
+    filters.push_back(f);
+  }
+  {
     RelationFilter f;  // several predicates: one scan each, a cursor across them
     f.predicates = {predicates.back(), predicates.front()};
     filters.push_back(f);
