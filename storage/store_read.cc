@@ -131,6 +131,8 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
   const bool need_summary = view == View::kBasic || !filter.other_id.empty();
   RelationPage page;
   page.hits.reserve(std::min(limit, 128));
+  // FULL: the hits (by position) whose records are still to be read, and their keys.
+  std::vector<size_t> record_slots;
   std::vector<std::string> record_keys;
   ScanCursor last;
   absl::Status inner;
@@ -159,6 +161,7 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
         page.hits.pop_back();
         return true;
       }
+      bool have_record = false;  // read whole for the document check: FULL keeps it
       if (scan.needs_document_check) {
         RelationRecord rec;
         auto found = LoadExact(Cf::kRelations, entry.rel_id, entry.rev, &rec);
@@ -173,13 +176,20 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
           page.hits.pop_back();
           return true;
         }
+        if (view == View::kFull) {
+          hit.relation = std::move(rec);
+          have_record = true;
+        }
       }
       if (static_cast<int>(page.hits.size()) > limit) {
         page.hits.pop_back();
         page.next_cursor = EncodeScanCursor(last);  // one more match exists: the page is full
         return false;
       }
-      if (view == View::kFull) record_keys.push_back(key::Version(entry.rel_id, entry.rev));  // replaces the summary below
+      if (view == View::kFull && !have_record) {  // read below, all at once
+        record_slots.push_back(page.hits.size() - 1);
+        record_keys.push_back(key::Version(entry.rel_id, entry.rev));
+      }
       last.scan = n;
       last.key.assign(k);
       return true;
@@ -188,7 +198,7 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
   }
   if (view == View::kFull) {
     std::vector<google::protobuf::Message*> records;
-    for (auto& hit : page.hits) records.push_back(&hit.relation);
+    for (size_t slot : record_slots) records.push_back(&page.hits[slot].relation);
     RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
   }
   return page;
