@@ -23,11 +23,13 @@ struct Edge {
   int64_t s_lo, e_hi;
 };
 
-// The relations at each entity, loaded once per query, in relation-id order.
+// The relations at each entity as their index entries hold them (BASIC), loaded once per
+// query, in relation-id order. FindPaths comes back to entities (from both balls), so it
+// keeps them.
 class Adjacency {
  public:
-  Adjacency(Store& store, int64_t rev, const RelationFilter& filter, int fan_out, View view = View::kFull)
-      : store_(store), rev_(rev), filter_(filter), fan_out_(fan_out), view_(view) {}
+  Adjacency(Store& store, int64_t rev, const RelationFilter& filter, int fan_out)
+      : store_(store), rev_(rev), filter_(filter), fan_out_(fan_out) {}
 
   // The edges at `entity` that the filter allows to walk away from it.
   absl::StatusOr<const std::vector<Edge>*> From(const std::string& entity) {
@@ -66,7 +68,7 @@ class Adjacency {
     RelationFilter at = filter_;
     at.entity_id = entity;
     at.outgoing = at.incoming = true;  // both, so Into() can use them too
-    ASSIGN_OR_RETURN(RelationPage page, store_.FindRelations(at, rev_, "", fan_out_, view_));
+    ASSIGN_OR_RETURN(RelationPage page, store_.FindRelations(at, rev_, "", fan_out_, View::kBasic));
     if (!page.next_cursor.empty()) truncated_at_.push_back(entity);
     cached = std::make_unique<std::vector<Edge>>();
     for (auto& hit : page.hits) {
@@ -92,7 +94,6 @@ class Adjacency {
   int64_t rev_;
   RelationFilter filter_;
   int fan_out_;
-  View view_;
   absl::flat_hash_map<std::string, std::unique_ptr<std::vector<Edge>>> all_, from_, into_;
   std::vector<std::string> truncated_at_;
   int64_t loaded_ = 0;
@@ -119,8 +120,11 @@ void StopAt(Stop* stop, std::string bound, std::string hint) {
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
                                         int max_depth, const RelationFilter& filter, const QueryBudget& budget,
                                         View view) {
+  // Each relation is read once, from the entity expanded first, and moved into the answer:
+  // no adjacency is kept (a walk never comes back to an entity it expanded). The relation
+  // records built, copied and destroyed on the way through a shared adjacency were most
+  // of a busiest-entity traversal's CPU (profiled: bench/README.md, "fifth look").
   TraverseResult out;
-  Adjacency adjacency(store, rev, filter, budget.max_fan_out, view);
   absl::flat_hash_map<std::string, int> depth_of;
   absl::flat_hash_set<std::string> relations_seen;
   std::deque<std::string> queue;
@@ -138,6 +142,7 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
     queue.push_back(id);
   }
   for (const auto& id : queue) reached.push_back(id);
+  RelationFilter at = filter;  // anchored at each entity expanded, in the walk's directions
   while (!queue.empty()) {
     const std::string id = queue.front();
     const int depth = depth_of[id];
@@ -154,24 +159,28 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
       break;
     }
     queue.pop_front();
-    ASSIGN_OR_RETURN(const auto* edges, adjacency.From(id));
-    if (adjacency.truncated(id))
+    at.entity_id = id;
+    ASSIGN_OR_RETURN(RelationPage page, store.FindRelations(at, rev, "", budget.max_fan_out, view));
+    if (!page.next_cursor.empty())
       StopAt(&out.stop, "max_fan_out",
              absl::StrCat("'", id, "' has more relations than max_fan_out; raise it or narrow predicates/window"));
     bool stopped_here = false;
-    for (const Edge& e : *edges) {
+    for (RelationHit& hit : page.hits) {
+      RelationRecord& r = hit.relation;
+      if (r.object_case() != RelationRecord::kObjectId) continue;  // literal: no entity there
       if (full()) {
         StopAt(&out.stop, "max_results", "traverse again from the frontier with start_ids and the remaining depth");
         out.frontier.push_back(id);
         stopped_here = true;
         break;
       }
-      if (relations_seen.insert(e.relation->id()).second) out.relations.push_back(*e.relation);
-      if (!depth_of.contains(e.other)) {
-        depth_of[e.other] = depth + 1;
-        queue.push_back(e.other);
-        reached.push_back(e.other);
+      const std::string& other = hit.outgoing ? r.object_id() : r.subject();
+      if (!depth_of.contains(other)) {
+        depth_of[other] = depth + 1;
+        queue.push_back(other);
+        reached.push_back(other);
       }
+      if (relations_seen.insert(r.id()).second) out.relations.push_back(std::move(r));
     }
     if (stopped_here) break;
   }
@@ -195,7 +204,7 @@ absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::stri
   // The search needs only what the index entries hold (the ends and the valid range); the
   // relations of the paths found are read whole at the end. Reading every relation record
   // while searching was most of a search's time (MultiGet and record parsing, profiled).
-  Adjacency adjacency(store, rev, filter, budget.max_fan_out, View::kBasic);
+  Adjacency adjacency(store, rev, filter, budget.max_fan_out);
   auto s_lo = [&](const Edge& e) { return time_respecting ? e.s_lo : kMinusInfinity; };
   auto e_hi = [&](const Edge& e) { return time_respecting ? e.e_hi : kPlusInfinity; };
   int64_t steps = 0;

@@ -1,8 +1,9 @@
 // Graph queries over a Store at one revision: traversal and (time-respecting) paths.
-// Pure algorithms on Store::Neighbors; no gRPC. Every query runs under a QueryBudget and
+// Pure algorithms on Store::FindRelations; no gRPC. Every query runs under a QueryBudget and
 // reports the bound it stopped at instead of cutting silently.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ struct Stop {
 struct TraverseResult {
   std::vector<EntityRecord> entities;  // in the order reached
   std::vector<int> depths;
-  std::vector<RelationRecord> relations;
+  // A deque: a record moved in stays put (a growing vector moved every record each time
+  // it doubled: 6% of a busiest-entity Traverse, profiled).
+  std::deque<RelationRecord> relations;
   std::vector<std::string> frontier;  // reached but not fully expanded
   Stop stop;
 };
@@ -36,8 +39,9 @@ struct TraverseResult {
 // Which relations a walk may follow: `filter` without an anchor (a walk sets it to each
 // entity it expands); outgoing and incoming say which way a relation may be walked.
 
-// Breadth-first from `starts` up to `max_depth` hops; relations in `view`. NOT_FOUND when a start entity does
-// not exist at `rev`.
+// Breadth-first from `starts` up to `max_depth` hops; relations in `view`, each once. At
+// each entity at most `max_fan_out` relations are followed, counted in the directions the
+// filter walks. NOT_FOUND when a start entity does not exist at `rev`.
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
                                         int max_depth, const RelationFilter& filter, const QueryBudget& budget,
                                         View view = View::kFull);

@@ -175,6 +175,18 @@ TEST_F(GraphTest, TraverseReachesEachEntityAndRelationOnceAndReportsTruncation) 
   narrow.max_fan_out = 2;
   auto fan = Traverse(*store_, store_->LatestRevision(), {"hub"}, 1, {}, narrow);
   EXPECT_EQ(fan->stop.bound, "max_fan_out");
+  // The fan-out counts the directions walked: hub has three outgoing relations and one
+  // incoming, so walking outgoing only with a fan-out of 3 follows all three, untruncated.
+  RelationFilter out_only;
+  out_only.incoming = false;
+  QueryBudget three;
+  three.max_fan_out = 3;
+  auto outward = Traverse(*store_, store_->LatestRevision(), {"hub"}, 1, out_only, three);
+  ASSERT_TRUE(outward.ok());
+  EXPECT_FALSE(outward->stop.truncated) << outward->stop.bound;
+  std::set<std::string> out_rels;
+  for (const auto& r : outward->relations) out_rels.insert(r.id());
+  EXPECT_EQ(out_rels, (std::set<std::string>{"h-a", "h-b", "h-c"}));
   EXPECT_EQ(Traverse(*store_, store_->LatestRevision(), {"nobody"}, 1, {}, {}).status().code(),
             absl::StatusCode::kNotFound);
 }
