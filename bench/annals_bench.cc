@@ -3,7 +3,7 @@
 //   annals_bench load  --addr HOST:PORT --data a.tsv,b.tsv [--replicas 10] [--batch 1000]
 //                      [--window 4] [--entities-out FILE] [--predicates-out FILE]
 //   annals_bench query --addr HOST:PORT --entities FILE --predicates FILE
-//                      --workload neighbors|busiest|list|health|traverse|paths
+//                      --workload neighbors|busiest|list|health|traverse|paths|paths_in_time
 //                      [--concurrency 8] [--seconds 10] [--warmup 2] [--years 2005:2014]
 //                      [--server-pid PID] [--view basic|full]
 //
@@ -315,8 +315,9 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
         });
     return w;
   }
-  if (name == "paths") {
-    // The shortest path (k = 1, at most 3 hops, both directions, all time) between random pairs.
+  if (name == "paths" || name == "paths_in_time") {
+    // The shortest path (k = 1, at most 3 hops, both directions, all time) between random
+    // pairs; paths_in_time asks for time-respecting paths between the same kind of pairs.
     w.method = "/annals.v1.QueryService/FindPaths";
     for (int i = 0; i < 1000; ++i) {
       v1::FindPathsRequest r;
@@ -325,6 +326,7 @@ Workload MakeWorkload(const std::string& name, const std::map<std::string, std::
       r.set_max_hops(3);
       r.set_direction(v1::BOTH);
       r.set_k(1);
+      r.set_time_respecting(name == "paths_in_time");
       w.requests.push_back(r.SerializeAsString());
     }
     w.sanity = Sanity<v1::FindPathsRequest, v1::FindPathsResponse>(

@@ -185,7 +185,8 @@ def main():
     L.append("| query | Annals p50 | p99 | QPS | PostgreSQL p50 | p99 | QPS |")
     L.append("|---|---:|---:|---:|---:|---:|---:|")
     for workload, title in (("traverse", "Traverse depth 2 from the 100 busiest entities (fan-out 1,000, ≤ 10,000 results)"),
-                            ("paths", "FindPaths, shortest (k=1, ≤ 3 hops) between random pairs")):
+                            ("paths", "FindPaths, shortest (k=1, ≤ 3 hops) between random pairs"),
+                            ("paths_in_time", "FindPaths, time-respecting, same kind of pairs (no PostgreSQL query)")):
         a, p = q("annals", workload, 1), q("pg", workload, 1)
         g = lambda r, k: num(r.get(k)) if r else None
         L.append(f"| {title} | {fmt_ms(g(a, 'p50_ms'))} | {fmt_ms(g(a, 'p99_ms'))} | {fmt_int(g(a, 'qps'))} "

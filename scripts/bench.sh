@@ -242,6 +242,7 @@ for c in $CONCURRENCY; do
 done
 annals_query "annals scale=1" traverse 1
 annals_query "annals scale=1" paths 1
+annals_query "annals scale=1" paths_in_time 1  # no PostgreSQL counterpart: reported without a target
 record "annals_rss scale=1 phase=queries rss_kb=$(peak_rss_kb)"
 stop_annalsd
 record "annals_disk scale=1 after=stop disk_bytes=$(du -sb "$W/annals1" | cut -f1)"
