@@ -15,6 +15,12 @@ v1::ForwardedCommit ToForwarded(const storage::WriteSet& batch) {
     item->set_id(r.id);
     item->set_reason(r.reason);
   }
+  for (const auto& d : batch.deletions) {
+    auto* item = p->add_deletions();
+    item->set_kind(d.kind);
+    item->set_id(d.id);
+    out.add_cascade(d.cascade);
+  }
   return out;
 }
 
@@ -27,6 +33,9 @@ storage::WriteSet FromForwarded(const v1::ForwardedCommit& forwarded) {
   batch.entities.assign(p.entities().begin(), p.entities().end());
   batch.relations.assign(p.relations().begin(), p.relations().end());
   for (const auto& r : p.retractions()) batch.retractions.push_back({r.id(), r.reason()});
+  for (int i = 0; i < p.deletions_size(); ++i)
+    batch.deletions.push_back({p.deletions(i).kind(), p.deletions(i).id(),
+                               i < forwarded.cascade_size() && forwarded.cascade(i)});
   return batch;
 }
 

@@ -81,6 +81,16 @@ absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_
   return got.has_value();
 }
 
+// The version written at exactly `rev` whatever it is (a tombstone, which GetEntity and
+// GetDocument do not return).
+template <typename Record>
+absl::StatusOr<Record> VersionAt(storage::Store& store, const std::string& id, int64_t rev) {
+  ASSIGN_OR_RETURN(auto page, store.History<Record>(id, rev - 1, 1));
+  if (page.versions.empty() || page.versions.front().revision() != rev)
+    return absl::DataLossError(absl::StrCat("change log names a missing version of ", id, " at revision ", rev));
+  return std::move(page.versions.front());
+}
+
 }  // namespace
 
 absl::StatusOr<int32_t> ExpandChanges(storage::Store& store, const storage::ChangeRecord& record,
@@ -109,6 +119,29 @@ absl::StatusOr<int32_t> ExpandChanges(storage::Store& store, const storage::Chan
         if (had) *change.mutable_entity_before() = ToApi(before);
         *change.mutable_entity_after() = ToApi(after);
         change.set_kind(had ? v1::ENTITY_CHANGED : v1::ENTITY_CREATED);
+        break;
+      }
+      case ChangeEntry::ENTITY_DELETED: {
+        in_scope = scope.MatchesEntity(entry.id());
+        if (!in_scope) break;
+        storage::EntityRecord before;
+        ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
+        ASSIGN_OR_RETURN(storage::EntityRecord after, VersionAt<storage::EntityRecord>(store, entry.id(), record.revision()));
+        if (had) ToApi(before, change.mutable_entity_before());
+        ToApi(after, change.mutable_entity_after());
+        change.set_kind(v1::ENTITY_DELETED);
+        break;
+      }
+      case ChangeEntry::DOCUMENT_DELETED: {
+        in_scope = scope.MatchesDocument(entry.id());
+        if (!in_scope) break;
+        storage::DocumentRecord before;
+        ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
+        ASSIGN_OR_RETURN(storage::DocumentRecord after,
+                         VersionAt<storage::DocumentRecord>(store, entry.id(), record.revision()));
+        if (had) ToApi(before, change.mutable_document_before());
+        ToApi(after, change.mutable_document_after());
+        change.set_kind(v1::DOCUMENT_DELETED);
         break;
       }
       case ChangeEntry::DOCUMENT_PUT: {

@@ -160,7 +160,11 @@ absl::Status HistoryPageOf(const StoreSlot& slot, const grpc::CallbackServerCont
     *v->mutable_recorded_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(rec.recorded_at_micros());
     const bool first = after == 0 && i == 0;
     v->set_kind(set_record(rec, v, first, previous_retracted));
-    if constexpr (std::is_same_v<Record, storage::RelationRecord>) previous_retracted = rec.retracted();
+    // A retraction or a tombstone: the next version starts the record again.
+    if constexpr (std::is_same_v<Record, storage::RelationRecord>)
+      previous_retracted = rec.retracted();
+    else
+      previous_retracted = rec.deleted();
   }
   if (page.more) response->set_next_page_token(EncodePageToken({page.versions.back().revision(), ""}, digest));
   return absl::OkStatus();
@@ -179,18 +183,20 @@ grpc::ServerUnaryReactor* DiffServiceImpl::GetHistory(grpc::CallbackServerContex
         RETURN_IF_ERROR(CheckId("entity_id", request->entity_id()));
         return HistoryPageOf<storage::EntityRecord>(
             *slot_, *ctx, *store, *request, request->entity_id(),
-            [](const storage::EntityRecord& r, v1::Version* v, bool first, bool) {
+            [](const storage::EntityRecord& r, v1::Version* v, bool first, bool previous_deleted) {
               *v->mutable_entity() = ToApi(r);
-              return first ? v1::ENTITY_CREATED : v1::ENTITY_CHANGED;
+              if (r.deleted()) return v1::ENTITY_DELETED;
+              return first || previous_deleted ? v1::ENTITY_CREATED : v1::ENTITY_CHANGED;
             },
             response);
       case v1::GetHistoryRequest::kDocumentId:
         RETURN_IF_ERROR(CheckId("document_id", request->document_id()));
         return HistoryPageOf<storage::DocumentRecord>(
             *slot_, *ctx, *store, *request, request->document_id(),
-            [](const storage::DocumentRecord& r, v1::Version* v, bool first, bool) {
+            [](const storage::DocumentRecord& r, v1::Version* v, bool first, bool previous_deleted) {
               *v->mutable_document() = ToApi(r);
-              return first ? v1::DOCUMENT_ADDED : v1::DOCUMENT_CHANGED;
+              if (r.deleted()) return v1::DOCUMENT_DELETED;
+              return first || previous_deleted ? v1::DOCUMENT_ADDED : v1::DOCUMENT_CHANGED;
             },
             response);
       case v1::GetHistoryRequest::kRelationId:

@@ -9,7 +9,9 @@
 // OUT_OF_RANGE that names a field, is sent with a serialized google.rpc.Status (code,
 // message, and an Any-packed google.rpc.BadRequest) in the grpc-status-details-bin trailer.
 // Its field_violations are the status's ItemErrors ("request" for an error about the whole
-// request, or one that names no field).
+// request, or one that names no field). A FAILED_PRECONDITION that names a field (a delete
+// of what relations still name) carries a google.rpc.PreconditionFailure instead: one
+// violation per ItemError, type "REFERENCED", subject the field.
 // The protos come from npm's google-proto-files at build time (tools/googleapis/).
 #pragma once
 
@@ -83,17 +85,39 @@ inline grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
   return grpc::StatusCode::UNKNOWN;
 }
 
+// The google.rpc.PreconditionFailure of a FAILED_PRECONDITION naming fields, cut as above.
+inline google::rpc::PreconditionFailure PreconditionFailureOf(const absl::Status& s) {
+  auto clip = [](std::string_view t) { return std::string(t.substr(0, kMaxViolationText)); };
+  google::rpc::PreconditionFailure out;
+  for (const auto& e : ViolationsOf(s)) {
+    auto* v = out.add_violations();
+    v->set_type("REFERENCED");
+    v->set_subject(clip(e.field));
+    v->set_description(clip(e.description));
+    if (out.violations_size() > 1 && out.ByteSizeLong() > kMaxDetailsBytes) {
+      out.mutable_violations()->RemoveLast();
+      break;
+    }
+  }
+  return out;
+}
+
 inline grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
   const grpc::StatusCode code = ToGrpcCode(s.code());
   const std::string message(s.message());
+  const bool names_field = !storage::ItemErrorsOf(s).empty();
   const bool bad_input = s.code() == absl::StatusCode::kInvalidArgument ||
-                         (s.code() == absl::StatusCode::kOutOfRange && !storage::ItemErrorsOf(s).empty());
-  if (!bad_input) return {code, message};
+                         (s.code() == absl::StatusCode::kOutOfRange && names_field);
+  const bool precondition = s.code() == absl::StatusCode::kFailedPrecondition && names_field;
+  if (!bad_input && !precondition) return {code, message};
   google::rpc::Status details;
   details.set_code(static_cast<int32_t>(code));
   details.set_message(message.substr(0, kMaxDetailsBytes));
-  details.add_details()->PackFrom(BadRequestOf(s));
+  if (bad_input)
+    details.add_details()->PackFrom(BadRequestOf(s));
+  else
+    details.add_details()->PackFrom(PreconditionFailureOf(s));
   return {code, message, details.SerializeAsString()};
 }
 

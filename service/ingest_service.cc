@@ -140,6 +140,46 @@ grpc::ServerUnaryReactor* IngestServiceImpl::RetractRelation(grpc::CallbackServe
   });
 }
 
+namespace {
+
+// DeleteEntity and DeleteDocument: one deletion, committed alone; the answer sorts the
+// relations the cascade touched into retracted and re-written ones.
+template <typename Request>
+absl::Status CommitDeletion(const StoreSlot& slot, const Request& request, storage::DeletionItem::Kind kind,
+                            v1::DeleteResponse* response) {
+  ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
+  RETURN_IF_ERROR(CheckId("id", request.id()));
+  RETURN_IF_ERROR(CheckRequestId(request.request_id()));
+  storage::WriteSet batch;
+  batch.deletions.push_back({kind, request.id(), request.cascade()});
+  batch.request_id = request.request_id();
+  if (!batch.request_id.empty()) batch.fingerprint = Fingerprint(request, {"request_id"});
+  ASSIGN_OR_RETURN(cluster::Committer * writer, slot.Writer());
+  auto committed = writer->Commit(batch);
+  if (!committed.ok()) return storage::RenameField(committed.status(), "deletions[0].id", "id");
+  response->set_revision(committed->revision);
+  for (const std::string& id : committed->relation_ids) {
+    ASSIGN_OR_RETURN(auto relation, store->GetRelation(id, committed->revision));
+    if (!relation) return absl::InternalError(absl::StrCat("relation '", id, "' of the cascade cannot be read back"));
+    *(relation->retracted() ? response->add_retracted_relation_ids() : response->add_changed_relation_ids()) = id;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* IngestServiceImpl::DeleteEntity(grpc::CallbackServerContext* ctx,
+                                                          const v1::DeleteEntityRequest* request,
+                                                          v1::DeleteResponse* response) {
+  return Reply(ctx, [&] { return CommitDeletion(*slot_, *request, storage::DeletionItem::ENTITY, response); });
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::DeleteDocument(grpc::CallbackServerContext* ctx,
+                                                            const v1::DeleteDocumentRequest* request,
+                                                            v1::DeleteResponse* response) {
+  return Reply(ctx, [&] { return CommitDeletion(*slot_, *request, storage::DeletionItem::DOCUMENT, response); });
+}
+
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImpl::Ingest(
     grpc::CallbackServerContext* ctx) {
   auto store = slot_->Writer();

@@ -22,6 +22,11 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
   grpc::ServerUnaryReactor* RetractRelation(grpc::CallbackServerContext* ctx,
                                             const v1::RetractRelationRequest* request,
                                             v1::Relation* response) override;
+  grpc::ServerUnaryReactor* DeleteEntity(grpc::CallbackServerContext* ctx, const v1::DeleteEntityRequest* request,
+                                         v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteDocument(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteDocumentRequest* request,
+                                           v1::DeleteResponse* response) override;
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Ingest(
       grpc::CallbackServerContext* ctx) override;
 

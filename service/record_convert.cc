@@ -104,6 +104,7 @@ void ToApi(const storage::EntityRecord& e, v1::Entity* out) {
   if (e.has_existence()) CopyRange(e.existence(), out->mutable_existence());
   out->set_revision(e.revision());
   if (e.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(e.recorded_at_micros());
+  out->set_deleted(e.deleted());
 }
 
 v1::Entity ToApi(const storage::EntityRecord& e) {
@@ -132,6 +133,7 @@ void ToApi(const storage::DocumentRecord& d, v1::Document* out) {
   if (d.has_published()) CopyDate(d.published(), out->mutable_published());
   out->set_revision(d.revision());
   if (d.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(d.recorded_at_micros());
+  out->set_deleted(d.deleted());
 }
 
 v1::Document ToApi(const storage::DocumentRecord& d) {

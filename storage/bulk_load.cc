@@ -284,18 +284,19 @@ class BulkLoader::Impl {
     }
     RETURN_IF_ERROR(Spill());
     RETURN_IF_ERROR(CheckRelationIdsAcrossSpills());
-    // References: to items of the load, or to records current before it.
+    // References: to items of the load, or to records current before it (a tombstone is
+    // not one: the entity or document was deleted).
     for (const auto& id : referenced_entities_) {
       if (entities_.contains(id)) continue;
-      EntityRecord ignored;
-      ASSIGN_OR_RETURN(bool exists, writer_->LoadCurrent(Cf::kEntities, id, &ignored));
-      if (!exists) return absl::InvalidArgumentError(absl::StrCat("entity '", id, "' does not exist"));
+      EntityRecord current;
+      ASSIGN_OR_RETURN(bool exists, writer_->LoadCurrent(Cf::kEntities, id, &current));
+      if (!exists || current.deleted()) return absl::InvalidArgumentError(absl::StrCat("entity '", id, "' does not exist"));
     }
     for (const auto& id : referenced_documents_) {
       if (documents_.contains(id)) continue;
-      DocumentRecord ignored;
-      ASSIGN_OR_RETURN(bool exists, writer_->LoadCurrent(Cf::kDocuments, id, &ignored));
-      if (!exists) return absl::InvalidArgumentError(absl::StrCat("document '", id, "' does not exist"));
+      DocumentRecord current;
+      ASSIGN_OR_RETURN(bool exists, writer_->LoadCurrent(Cf::kDocuments, id, &current));
+      if (!exists || current.deleted()) return absl::InvalidArgumentError(absl::StrCat("document '", id, "' does not exist"));
     }
     if (written == 0) {
       stats_.revision = rev_ - 1;

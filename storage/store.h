@@ -77,8 +77,19 @@ struct Retraction {
   std::string reason;
 };
 
+// Deletes an entity or a document (a tombstone version). Refused with FAILED_PRECONDITION
+// while a current relation names the entity or cites the document, unless `cascade`: then
+// the same revision retracts the relations naming the entity, and takes the document out
+// of the sources of the relations citing it (retracting those it was the only source of).
+struct Deletion {
+  DeletionItem::Kind kind = DeletionItem::ENTITY;
+  std::string id;
+  bool cascade = false;
+};
+
 // A batch of writes, validated for shape by the caller; committed whole or not at all.
-// Within a batch, relations may name entities and documents of the same batch.
+// Within a batch, relations may name entities and documents of the same batch. Deletions
+// come alone: a batch with deletions holds nothing else (INVALID_ARGUMENT "deletions").
 struct WriteSet {
   std::string request_id;   // empty: not idempotent
   std::string fingerprint;  // digest of the payload, to tell a retry from a reuse
@@ -86,6 +97,7 @@ struct WriteSet {
   std::vector<DocumentRecord> documents;
   std::vector<RelationRecord> relations;  // an empty id is assigned by the store
   std::vector<Retraction> retractions;
+  std::vector<Deletion> deletions;
 };
 
 
@@ -186,8 +198,11 @@ class Store {
   // Commits `batch` as one revision. INVALID_ARGUMENT carries every bad item
   // (storage/field_error.h; paths into the WriteSet: "relations[2].subject"); NOT_FOUND /
   // FAILED_PRECONDITION for a retraction of a missing / retracted relation
-  // ("retractions[0].id"); ALREADY_EXISTS for a request_id reused with another payload.
-  // On any error nothing is written.
+  // ("retractions[0].id"), and for a deletion of an entity or document that does not exist
+  // / is still referenced ("deletions[0].id"); ALREADY_EXISTS for a request_id reused with
+  // another payload. On any error nothing is written. A deletion's result lists the
+  // deleted id among entity_ids or document_ids and the relations its cascade changed
+  // among relation_ids.
   absl::StatusOr<CommitResult> Commit(const WriteSet& batch);
 
   // Commit's first half, for a writer whose entries go through another log first (the
@@ -229,7 +244,8 @@ class Store {
   // The same, one digest per column family (by name): which part of two stores differs.
   absl::StatusOr<std::map<std::string, std::string>> FamilyDigests(DigestScope scope = DigestScope::kState);
 
-  // The version current at `rev`, or nullopt. GetRelation returns retracted versions too.
+  // The version current at `rev`, or nullopt (also when it is a tombstone: deleted at or
+  // before `rev`). GetRelation returns retracted versions too.
   absl::StatusOr<std::optional<EntityRecord>> GetEntity(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<DocumentRecord>> GetDocument(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<RelationRecord>> GetRelation(std::string_view id, int64_t rev);
@@ -348,6 +364,9 @@ class Store {
     CommitResult result;
   };
   absl::StatusOr<Prepared> PrepareLocked(const WriteSet& batch);
+  // The deletions' items of an entry, and their cascades expanded into its relations and
+  // retractions against the store at its head.
+  absl::Status AddDeletionsLocked(const std::vector<Deletion>& deletions, LogEntry* entry);
   Store() = default;
 
   // The commit path (store_commit.cc); each needs commit_mu_ held.
@@ -404,8 +423,9 @@ class Store {
   std::function<void(int64_t)> commit_listener_;  // guarded by commit_mu_
   int64_t pruned_through_ = 0;  // change-log records <= this are deleted; guarded by commit_mu_
   int64_t next_relation_ = 1;        // guarded by commit_mu_
-  // Entities and documents the committer has seen committed. Neither is ever deleted, so
-  // a hit needs no read; a miss reads the store. Cleared when it reaches kKnownIdsCap.
+  // Entities and documents the committer has seen committed (and not deleted since): a hit
+  // needs no read; a miss reads the store. A deletion takes its id out when its entry is
+  // written. Cleared when it reaches kKnownIdsCap.
   absl::flat_hash_set<std::string> known_entities_, known_documents_;  // guarded by commit_mu_
   LabelCache labels_;  // every writer of entity versions invalidates it (label_cache.h)
   int64_t last_recorded_micros_ = 0;  // guarded by commit_mu_

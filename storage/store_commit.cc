@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -41,6 +42,15 @@ class WriteBatchSink : public KeySink {
   rocksdb::WriteBatch& batch_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
 };
+
+// Whether `relation` names the entity or cites the document `d` deletes.
+bool Names(const RelationRecord& relation, const DeletionItem& d) {
+  if (d.kind() == DeletionItem::ENTITY)
+    return relation.subject() == d.id() ||
+           (relation.object_case() == RelationRecord::kObjectId && relation.object_id() == d.id());
+  return std::any_of(relation.sources().begin(), relation.sources().end(),
+                     [&](const Source& s) { return s.document_id() == d.id(); });
+}
 
 // Whether `message` or any message inside it holds fields this build does not know.
 bool HasUnknownFields(const google::protobuf::Message& message) {
@@ -110,6 +120,8 @@ class Store::EntryBuilder {
   absl::Status AddEntities(const google::protobuf::RepeatedPtrField<EntityRecord>& entities);
   absl::Status AddRelations(const google::protobuf::RepeatedPtrField<RelationRecord>& relations);
   absl::Status AddRetractions(const google::protobuf::RepeatedPtrField<RetractionItem>& retractions);
+  // Last: a deletion is checked against what the entry's other items leave current.
+  absl::Status AddDeletions(const google::protobuf::RepeatedPtrField<DeletionItem>& deletions);
 
   rocksdb::WriteBatch& batch() { return batch_; }
   CommitResult& result() { return result_; }
@@ -124,14 +136,16 @@ class Store::EntryBuilder {
     if (batch_documents_.contains(id)) return true;
     return Known<DocumentRecord>(Cf::kDocuments, id, &store_->known_documents_);
   }
-  // Whether `id` was committed before this revision. A relation names two entities, so
-  // without the cache every relation cost two more seeks (16% of an ICEWS load, profiled).
-  // The cache only remembers what the store says, so it changes no answer.
+  // Whether `id` was committed before this revision and not deleted since. A relation
+  // names two entities, so without the cache every relation cost two more seeks (16% of an
+  // ICEWS load, profiled). The cache only remembers what the store says, so it changes no
+  // answer (a deletion takes its id out: WriteEntryLocked).
   template <typename Record>
   absl::StatusOr<bool> Known(Cf family, const std::string& id, absl::flat_hash_set<std::string>* known) {
     if (known->contains(id)) return true;
-    Record ignored;
-    ASSIGN_OR_RETURN(bool found, store_->LoadVersion(family, id, rev_ - 1, &ignored));
+    Record current;
+    ASSIGN_OR_RETURN(bool found, store_->LoadVersion(family, id, rev_ - 1, &current));
+    found = found && !current.deleted();
     if (found) {
       if (known->size() >= kKnownIdsCap) known->clear();
       known->insert(id);
@@ -147,6 +161,9 @@ class Store::EntryBuilder {
   CommitResult result_;
   std::vector<ItemError> errors_;
   absl::flat_hash_set<std::string> batch_entities_, batch_documents_, batch_relations_;
+  // The relations this entry puts (their new versions) and retracts, for the deletions' checks.
+  absl::flat_hash_map<std::string, const RelationRecord*> batch_puts_;
+  absl::flat_hash_set<std::string> batch_retracted_;
 };
 
 absl::Status Store::EntryBuilder::AddDocuments(const google::protobuf::RepeatedPtrField<DocumentRecord>& documents) {
@@ -227,6 +244,7 @@ absl::Status Store::EntryBuilder::AddRelations(const google::protobuf::RepeatedP
       continue;
     }
     writer_.Relation(rec, *bounds, had ? &previous : nullptr);
+    batch_puts_[rec.id()] = &relations[i];
     ++result_.relations_written;
   }
   return absl::OkStatus();
@@ -245,8 +263,80 @@ absl::Status Store::EntryBuilder::AddRetractions(const google::protobuf::Repeate
     if (!batch_relations_.insert(r.id()).second)
       return FieldFailure(absl::StatusCode::kInvalidArgument, field, absl::StrCat("'", r.id(), "' appears twice in the request"));
     writer_.Retraction(previous, r.reason());
+    batch_retracted_.insert(r.id());
     result_.relation_ids.push_back(r.id());
     ++result_.relations_written;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::EntryBuilder::AddDeletions(const google::protobuf::RepeatedPtrField<DeletionItem>& deletions) {
+  absl::flat_hash_set<std::string> deleted_entities, deleted_documents;
+  for (int i = 0; i < deletions.size(); ++i) {
+    const DeletionItem& d = deletions[i];
+    const std::string field = absl::StrCat("deletions[", i, "].id");
+    const bool entity = d.kind() == DeletionItem::ENTITY;
+    if (!entity && d.kind() != DeletionItem::DOCUMENT)
+      return FieldFailure(absl::StatusCode::kInvalidArgument, absl::StrCat("deletions[", i, "].kind"),
+                          "must be ENTITY or DOCUMENT");
+    const char* what = entity ? "entity" : "document";
+    if (!(entity ? deleted_entities : deleted_documents).insert(d.id()).second ||
+        (entity ? batch_entities_ : batch_documents_).contains(d.id()))
+      return FieldFailure(absl::StatusCode::kInvalidArgument, field,
+                          absl::StrCat("'", d.id(), "' appears twice in the request"));
+    // The version current before this entry: there must be one, and not a tombstone.
+    EntityRecord entity_record;
+    DocumentRecord document_record;
+    google::protobuf::Message* current = entity ? static_cast<google::protobuf::Message*>(&entity_record)
+                                                : static_cast<google::protobuf::Message*>(&document_record);
+    ASSIGN_OR_RETURN(bool had, store_->LoadVersion(entity ? Cf::kEntities : Cf::kDocuments, d.id(), rev_ - 1, current));
+    if (!had || entity_record.deleted() || document_record.deleted())
+      return FieldFailure(absl::StatusCode::kNotFound, field, absl::StrCat(what, " '", d.id(), "' does not exist"));
+    // Every relation current before this entry that names it must leave it in this entry:
+    // retracted, or put again without it.
+    RelationFilter referring;
+    if (entity) {
+      referring.entity_id = d.id();
+    } else {
+      referring.document_id = d.id();
+    }
+    referring.statuses = EveryStatus();
+    int64_t still = 0;
+    std::string first, cursor;
+    absl::flat_hash_set<std::string> counted;
+    do {
+      ASSIGN_OR_RETURN(RelationPage page, store_->FindRelations(referring, rev_ - 1, cursor, 1000, View::kBasic));
+      for (const RelationHit& hit : page.hits) {
+        const std::string& id = hit.relation.id();
+        if (batch_retracted_.contains(id)) continue;
+        auto put = batch_puts_.find(id);
+        if (put != batch_puts_.end() && !Names(*put->second, d)) continue;
+        if (!counted.insert(id).second) continue;  // a self-relation is found from both ends
+        if (still++ == 0) first = id;
+      }
+      cursor = std::move(page.next_cursor);
+    } while (!cursor.empty());
+    if (still > 0)
+      return FieldFailure(absl::StatusCode::kFailedPrecondition, field,
+                          absl::StrCat(what, " '", d.id(), "' is ", entity ? "named" : "cited", " by ", still,
+                                       " current relation", still == 1 ? "" : "s", " (first: '", first,
+                                       "'); retract them first, or delete with cascade"));
+    if (entity) {
+      writer_.EntityTombstone(entity_record);
+      result_.entity_ids.push_back(d.id());
+      ++result_.entities_written;
+    } else {
+      writer_.DocumentTombstone(document_record);
+      result_.document_ids.push_back(d.id());
+      ++result_.documents_written;
+    }
+  }
+  // Nor may a relation this entry puts name what it deletes.
+  for (const auto& [id, rec] : batch_puts_) {
+    for (const DeletionItem& d : deletions)
+      if (Names(*rec, d))
+        return FieldFailure(absl::StatusCode::kInvalidArgument, "deletions",
+                            absl::StrCat("relation '", id, "' of the same request names '", d.id(), "', which it deletes"));
   }
   return absl::OkStatus();
 }
@@ -275,6 +365,7 @@ absl::StatusOr<Store::BuiltEntry> Store::BuildEntryLocked(const LogEntry& entry)
   RETURN_IF_ERROR(builder->AddEntities(entry.entities()));
   RETURN_IF_ERROR(builder->AddRelations(entry.relations()));
   RETURN_IF_ERROR(builder->AddRetractions(entry.retractions()));
+  RETURN_IF_ERROR(builder->AddDeletions(entry.deletions()));
   if (!builder->errors().empty()) return FieldFailure(absl::StatusCode::kInvalidArgument, builder->errors());
   BuiltEntry built;
   built.wrote = builder->result().written_count() > 0;
@@ -324,11 +415,15 @@ absl::Status Store::WriteEntryLocked(const LogEntry& entry, BuiltEntry& built) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
-  if (entry.entities_size() > 0) {  // before the revision is published (label_cache.h)
+  if (entry.entities_size() > 0 || entry.deletions_size() > 0) {  // before the revision is published (label_cache.h)
     std::vector<std::string> ids;
     for (const auto& e : entry.entities()) ids.push_back(e.id());
+    for (const auto& d : entry.deletions())
+      if (d.kind() == DeletionItem::ENTITY) ids.push_back(d.id());
     labels_.Invalidate(ids);
   }
+  for (const auto& d : entry.deletions())  // no longer there: the next check reads the store
+    (d.kind() == DeletionItem::ENTITY ? known_entities_ : known_documents_).erase(d.id());
 
   // Published only now.
   position_.store(entry.position(), std::memory_order_release);
@@ -420,6 +515,11 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch) {
     item->set_id(r.id);
     item->set_reason(r.reason);
   }
+  if (!batch.deletions.empty()) {
+    if (!batch.entities.empty() || !batch.documents.empty() || !batch.relations.empty() || !batch.retractions.empty())
+      return FieldFailure(absl::StatusCode::kInvalidArgument, "deletions", "a deletion comes in a request of its own");
+    RETURN_IF_ERROR(AddDeletionsLocked(batch.deletions, &entry));
+  }
 
   ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry));
   // Nothing to write and no request id to remember: no entry.
@@ -433,6 +533,62 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch) {
   out.entry = std::move(entry);
   out.built = std::move(built);
   return out;
+}
+
+absl::Status Store::AddDeletionsLocked(const std::vector<Deletion>& deletions, LogEntry* entry) {
+  const int64_t head = LatestRevision();
+  // What the cascades do to each relation: retracted (an entity it names is deleted, or
+  // every document it cites), or put again with fewer sources. Retraction wins over a put.
+  std::map<std::string, std::string> retract;       // relation id -> reason (id order: deterministic)
+  std::map<std::string, RelationRecord> reput;      // relation id -> new version
+  for (const Deletion& d : deletions) {
+    DeletionItem* item = entry->add_deletions();
+    item->set_kind(d.kind);
+    item->set_id(d.id);
+    if (!d.cascade) continue;  // AddDeletions refuses it if anything still refers to it
+    RelationFilter referring;
+    if (d.kind == DeletionItem::ENTITY) {
+      referring.entity_id = d.id;
+    } else {
+      referring.document_id = d.id;
+    }
+    referring.statuses = EveryStatus();
+    std::string cursor;
+    do {
+      ASSIGN_OR_RETURN(RelationPage page, FindRelations(referring, head, cursor, 1000, View::kFull));
+      for (RelationHit& hit : page.hits) {
+        RelationRecord& r = hit.relation;
+        const std::string id = r.id();
+        if (retract.contains(id)) continue;
+        if (d.kind == DeletionItem::ENTITY) {
+          retract[id] = absl::StrCat("entity '", d.id, "' deleted");
+          reput.erase(id);
+          continue;
+        }
+        RelationRecord next = reput.contains(id) ? reput[id] : r;
+        next.clear_revision();  // stamped when written
+        next.clear_recorded_at_micros();
+        auto* sources = next.mutable_sources();
+        sources->erase(std::remove_if(sources->begin(), sources->end(),
+                                      [&](const Source& s) { return s.document_id() == d.id; }),
+                       sources->end());
+        if (sources->empty()) {
+          retract[id] = absl::StrCat("document '", d.id, "' deleted: it was the only source");
+          reput.erase(id);
+        } else {
+          reput[id] = std::move(next);
+        }
+      }
+      cursor = std::move(page.next_cursor);
+    } while (!cursor.empty());
+  }
+  for (auto& [id, rec] : reput) *entry->add_relations() = std::move(rec);
+  for (const auto& [id, reason] : retract) {
+    RetractionItem* item = entry->add_retractions();
+    item->set_id(id);
+    item->set_reason(reason);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CommitResult> Store::Commit(const WriteSet& batch) {

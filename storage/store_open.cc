@@ -191,7 +191,7 @@ absl::StatusOr<std::vector<std::optional<EntityRecord>>> Store::GetEntities(cons
   for (size_t i = 0; i < ids.size(); ++i) {
     EntityRecord rec;
     ASSIGN_OR_RETURN(bool found, SeekVersion(it.get(), Cf::kEntities, ids[i], rev, &rec));
-    if (found) out[i] = std::move(rec);
+    if (found && !rec.deleted()) out[i] = std::move(rec);
   }
   return out;
 }
@@ -213,12 +213,13 @@ absl::StatusOr<std::vector<std::optional<LabelCache::Label>>> Store::GetLabels(c
     ASSIGN_OR_RETURN(bool found, SeekVersion(it.get(), Cf::kEntities, ids[i], INT64_MAX, &rec));
     if (!found) continue;
     if (rec.revision() <= rev) {
+      if (rec.deleted()) continue;  // no entity, no label (and nothing cached)
       out[i] = LabelCache::Label{rec.label(), rec.kind(), rec.revision()};
       newest.emplace_back(ids[i], *out[i]);
       continue;
     }
     ASSIGN_OR_RETURN(found, SeekVersion(it.get(), Cf::kEntities, ids[i], rev, &rec));
-    if (found) out[i] = LabelCache::Label{rec.label(), rec.kind(), rec.revision()};
+    if (found && !rec.deleted()) out[i] = LabelCache::Label{rec.label(), rec.kind(), rec.revision()};
   }
   labels_.Fill(newest, epoch);
   return out;

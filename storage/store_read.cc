@@ -69,13 +69,13 @@ absl::Status Store::ScanRelationIndex(Cf family, const std::string& from, const 
 absl::StatusOr<std::optional<EntityRecord>> Store::GetEntity(std::string_view id, int64_t rev) {
   EntityRecord rec;
   ASSIGN_OR_RETURN(bool found, LoadVersion(Cf::kEntities, id, rev, &rec));
-  return found ? std::optional<EntityRecord>(std::move(rec)) : std::nullopt;
+  return found && !rec.deleted() ? std::optional<EntityRecord>(std::move(rec)) : std::nullopt;
 }
 
 absl::StatusOr<std::optional<DocumentRecord>> Store::GetDocument(std::string_view id, int64_t rev) {
   DocumentRecord rec;
   ASSIGN_OR_RETURN(bool found, LoadVersion(Cf::kDocuments, id, rev, &rec));
-  return found ? std::optional<DocumentRecord>(std::move(rec)) : std::nullopt;
+  return found && !rec.deleted() ? std::optional<DocumentRecord>(std::move(rec)) : std::nullopt;
 }
 
 absl::StatusOr<std::optional<RelationRecord>> Store::GetRelation(std::string_view id, int64_t rev) {
@@ -108,8 +108,10 @@ absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListD
     DocumentRecord rec;
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       return absl::DataLossError("unreadable document record");
-    last_id.assign(id);
-    out.push_back(std::move(rec));
+    if (!rec.deleted()) {  // a tombstone: deleted at or before `rev`
+      last_id.assign(id);
+      out.push_back(std::move(rec));
+    }
     it->Seek(key::PrefixEnd(key::VersionPrefix(id)));  // the next id
   }
   RETURN_IF_ERROR(FromRocks(it->status()));

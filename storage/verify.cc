@@ -154,7 +154,7 @@ class Verifier {
     if (auto s = ReadMeta(); !s.ok()) return s;
     if (auto s = CheckChanges(); !s.ok()) return s;
     if (auto s = CheckEntities(); !s.ok()) return s;
-    if (auto s = CheckRecords<DocumentRecord>(Cf::kDocuments, &report_.document_versions); !s.ok()) return s;
+    if (auto s = CheckDocuments(); !s.ok()) return s;
     if (auto s = CheckRelations(); !s.ok()) return s;
     for (Cf family : {Cf::kOut, Cf::kIn, Cf::kByPredicate, Cf::kByTime, Cf::kByDocument})
       if (auto s = CheckRelationIndex(family); !s.ok()) return s;
@@ -291,8 +291,10 @@ class Verifier {
                                            ChangeEntry::Kind_Name(entry.kind()), " ", Quoted(entry.id()), ")");
     Cf family;
     switch (entry.kind()) {
-      case ChangeEntry::ENTITY_UPSERTED: family = Cf::kEntities; break;
-      case ChangeEntry::DOCUMENT_PUT: family = Cf::kDocuments; break;
+      case ChangeEntry::ENTITY_UPSERTED:
+      case ChangeEntry::ENTITY_DELETED: family = Cf::kEntities; break;
+      case ChangeEntry::DOCUMENT_PUT:
+      case ChangeEntry::DOCUMENT_DELETED: family = Cf::kDocuments; break;
       case ChangeEntry::RELATION_PUT:
       case ChangeEntry::RELATION_RETRACTED: family = Cf::kRelations; break;
       default: Problem(absl::StrCat(where, ": unknown kind")); return absl::OkStatus();
@@ -301,7 +303,7 @@ class Verifier {
       Problem(absl::StrCat(where, ": the same record appears twice in one revision"));
       return absl::OkStatus();
     }
-    bool exists = false, parsed = false, retracted = false;
+    bool exists = false, parsed = false, retracted = false, tombstone = false;
     int64_t prev_rev = 0;
     if (family == Cf::kRelations) {
       Found<RelationRecord> f;
@@ -310,11 +312,11 @@ class Verifier {
     } else if (family == Cf::kEntities) {
       Found<EntityRecord> f;
       if (auto s = Lookup(family, entry.id(), rev, &f); !s.ok()) return s;
-      exists = f.exists, parsed = f.parsed, prev_rev = f.prev_rev;
+      exists = f.exists, parsed = f.parsed, prev_rev = f.prev_rev, tombstone = f.record.deleted();
     } else {
       Found<DocumentRecord> f;
       if (auto s = Lookup(family, entry.id(), rev, &f); !s.ok()) return s;
-      exists = f.exists, parsed = f.parsed, prev_rev = f.prev_rev;
+      exists = f.exists, parsed = f.parsed, prev_rev = f.prev_rev, tombstone = f.record.deleted();
     }
     if (!exists) {
       Problem(absl::StrCat(where, ": ", CfName(family), " has no version of it at revision ", rev));
@@ -325,6 +327,9 @@ class Verifier {
       Problem(absl::StrCat(where, ": the version written is a retraction"));
     if (entry.kind() == ChangeEntry::RELATION_RETRACTED && !retracted)
       Problem(absl::StrCat(where, ": the version written is not a retraction"));
+    const bool deletion = entry.kind() == ChangeEntry::ENTITY_DELETED || entry.kind() == ChangeEntry::DOCUMENT_DELETED;
+    if (family != Cf::kRelations && deletion != tombstone)
+      Problem(absl::StrCat(where, deletion ? ": the version written is not a tombstone" : ": the version written is a tombstone"));
     if (entry.previous_revision() != prev_rev)
       Problem(absl::StrCat(where, ": previous_revision ", entry.previous_revision(),
                            " but the version before it is at revision ", prev_rev));
@@ -380,14 +385,43 @@ class Verifier {
     return FromRocks(it->status());
   }
 
+  // A tombstone holds its id and nothing else; the revisions [tombstone, next version)
+  // during which the record did not exist are kept, for the index checks.
   template <typename Record>
-  absl::Status CheckRecords(Cf family, int64_t* count) {
-    return WalkRecords<Record>(family, count, [](const Record&, int64_t) { return absl::OkStatus(); });
+  void NoteTombstone(const Record& r, int64_t next_rev, const char* family,
+                     std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>* deleted) {
+    if (!r.deleted()) return;
+    Record bare;
+    bare.set_id(r.id());
+    bare.set_deleted(true);
+    bare.set_revision(r.revision());
+    bare.set_recorded_at_micros(r.recorded_at_micros());
+    if (Content(bare) != Content(r))
+      Problem(absl::StrCat(family, ": ", Quoted(r.id()), " @", r.revision(), " is a tombstone with content"));
+    (*deleted)[r.id()].emplace_back(r.revision(), next_rev);
+  }
+
+  // Whether `id` was deleted at some revision in [from, to) (`deleted` from NoteTombstone).
+  static bool DeletedDuring(const std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>& deleted,
+                            std::string_view id, int64_t from, int64_t to) {
+    auto it = deleted.find(std::string(id));
+    if (it == deleted.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(),
+                       [&](const auto& gone) { return gone.first < to && from < gone.second; });
+  }
+
+  absl::Status CheckDocuments() {
+    return WalkRecords<DocumentRecord>(Cf::kDocuments, &report_.document_versions,
+                                       [&](const DocumentRecord& d, int64_t next_rev) -> absl::Status {
+      NoteTombstone(d, next_rev, "documents", &deleted_documents_);
+      return absl::OkStatus();
+    });
   }
 
   absl::Status CheckEntities() {
     return WalkRecords<EntityRecord>(Cf::kEntities, &report_.entity_versions,
-                                     [&](const EntityRecord& e, int64_t) -> absl::Status {
+                                     [&](const EntityRecord& e, int64_t next_rev) -> absl::Status {
+      NoteTombstone(e, next_rev, "entities", &deleted_entities_);
       for (const auto& term : EntityTerms(e)) {
         const std::string k = key::Name(term, e.id(), e.revision());
         std::string value;
@@ -477,6 +511,13 @@ class Verifier {
                              "), whose entries here are ", absl::StrJoin(own, " and ")));
         continue;
       }
+      // No relation may name an entity, or cite a document, while it is deleted.
+      const std::string_view named = family == Cf::kByDocument ? entry->document : entry->entity;
+      if ((family == Cf::kOut || family == Cf::kIn || family == Cf::kByDocument) &&
+          DeletedDuring(family == Cf::kByDocument ? deleted_documents_ : deleted_entities_, named, entry->rev,
+                        value->rev_removed))
+        Problem(absl::StrCat(what, ": current while ", family == Cf::kByDocument ? "document " : "entity ",
+                             Quoted(named), " is deleted"));
       const IndexValue want{cached.next_rev, *bounds, static_cast<int32_t>(r.status())};
       if (value->rev_removed != want.rev_removed || !SameBounds(value->bounds, want.bounds) ||
           value->status != want.status)
@@ -639,6 +680,9 @@ class Verifier {
       items[{ChangeEntry::RELATION_PUT, r.id()}] = Content(r);
     }
     for (const auto& r : e.retractions()) items[{ChangeEntry::RELATION_RETRACTED, r.id()}] = r.reason();
+    for (const auto& d : e.deletions())
+      items[{d.kind() == DeletionItem::ENTITY ? ChangeEntry::ENTITY_DELETED : ChangeEntry::DOCUMENT_DELETED, d.id()}] =
+          "deleted";
     for (const ChangeEntry& c : change.changes()) {
       auto item = items.find({c.kind(), c.id()});
       if (item == items.end()) {
@@ -656,6 +700,8 @@ class Verifier {
         Found<EntityRecord> f;
         RETURN_IF_ERROR(Lookup(Cf::kEntities, c.id(), e.revision(), &f));
         found = f.parsed, stored = Content(f.record);
+      } else if (c.kind() == ChangeEntry::ENTITY_DELETED || c.kind() == ChangeEntry::DOCUMENT_DELETED) {
+        found = false;  // the tombstone itself is checked with the change log
       } else {
         Found<RelationRecord> f;
         RETURN_IF_ERROR(Lookup(Cf::kRelations, c.id(), e.revision(), &f));
@@ -675,6 +721,8 @@ class Verifier {
   int64_t log_start_ = 1;
   VerifyReport report_;
   absl::flat_hash_set<std::string> changed_;  // (family, id, rev) of every change-log entry
+  // Per id, the revision ranges [tombstone, next version) it did not exist in.
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> deleted_entities_, deleted_documents_;
   int64_t max_version_rev_ = 0;
 };
 

@@ -24,6 +24,29 @@ void VersionWriter::Entity(const EntityRecord& entity, const EntityRecord* previ
   Record(ChangeEntry::ENTITY_UPSERTED, rec.id(), previous ? previous->revision() : 0);
 }
 
+void VersionWriter::EntityTombstone(const EntityRecord& previous) {
+  EntityRecord rec;
+  rec.set_id(previous.id());
+  rec.set_deleted(true);
+  rec.set_revision(rev_);
+  rec.set_recorded_at_micros(recorded_at_);
+  sink_.Put(Cf::kEntities, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
+  const std::string closed = U64Value(rev_);
+  for (const auto& term : EntityTerms(previous))
+    sink_.Put(Cf::kNames, key::Name(term, rec.id(), previous.revision()), closed);
+  Record(ChangeEntry::ENTITY_DELETED, rec.id(), previous.revision());
+}
+
+void VersionWriter::DocumentTombstone(const DocumentRecord& previous) {
+  DocumentRecord rec;
+  rec.set_id(previous.id());
+  rec.set_deleted(true);
+  rec.set_revision(rev_);
+  rec.set_recorded_at_micros(recorded_at_);
+  sink_.Put(Cf::kDocuments, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
+  Record(ChangeEntry::DOCUMENT_DELETED, rec.id(), previous.revision());
+}
+
 void VersionWriter::Document(const DocumentRecord& document, const DocumentRecord* previous) {
   DocumentRecord rec = document;
   rec.set_revision(rev_);

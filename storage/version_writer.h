@@ -20,14 +20,16 @@
 namespace annals::storage {
 
 // The order in which every writer applies an entry's items, and so the order of the lines
-// of a change record: documents, entities, relations, retractions.
+// of a change record: documents, entities, relations, retractions, deletions.
 inline int ChangeKindOrder(ChangeEntry::Kind kind) {
   switch (kind) {
     case ChangeEntry::DOCUMENT_PUT: return 0;
     case ChangeEntry::ENTITY_UPSERTED: return 1;
     case ChangeEntry::RELATION_PUT: return 2;
     case ChangeEntry::RELATION_RETRACTED: return 3;
-    default: return 4;
+    case ChangeEntry::ENTITY_DELETED: return 4;
+    case ChangeEntry::DOCUMENT_DELETED: return 5;
+    default: return 6;
   }
 }
 
@@ -62,6 +64,10 @@ class VersionWriter {
   void Relation(const RelationRecord& relation, const TimeBounds& bounds, const RelationRecord* previous);
   // Retracts the current version `previous`: a retracted copy, and its index entries closed.
   void Retraction(const RelationRecord& previous, const std::string& reason);
+  // Deletes the entity or document whose current version is `previous`: a tombstone
+  // version (id and deleted only), and the previous version's name terms closed.
+  void EntityTombstone(const EntityRecord& previous);
+  void DocumentTombstone(const DocumentRecord& previous);
 
   // The revision's change record, one line per version written, in writing order.
   const ChangeRecord& change() const { return change_; }

@@ -350,6 +350,80 @@ TEST_F(DiffTest, GetHistoryListsEveryVersionOldestFirst) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(DiffTest, ADeletionIsAChangeInDiffsAndHistoryAndReadsBeforeItAreUnchanged) {
+  Entities({"putin", "pakistan", "sco"});
+  Put(Rel("visit", "putin", "visited", "pakistan"));
+  Put(Rel("member", "pakistan", "member_of", "sco"));
+  const int64_t before = Latest();
+  v1::DeleteEntityRequest del;
+  del.set_id("putin");
+  v1::DeleteResponse deleted;
+  grpc::Status refused = ingest_->DeleteEntity(Ctx().get(), del, &deleted);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(refused.error_message().rfind("id: entity 'putin' is named by 1 current relation", 0), 0u)
+      << refused.error_message();
+  del.set_cascade(true);
+  ASSERT_TRUE(ingest_->DeleteEntity(Ctx().get(), del, &deleted).ok());
+  EXPECT_EQ(deleted.revision(), before + 1);
+  EXPECT_EQ(std::vector<std::string>(deleted.retracted_relation_ids().begin(), deleted.retracted_relation_ids().end()),
+            std::vector<std::string>{"visit"});
+  EXPECT_TRUE(deleted.changed_relation_ids().empty());
+
+  // The revision's changes: the cascade's retraction, then the tombstone.
+  const auto changes = DiffRevisions(before, deleted.revision());
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].kind(), v1::RELATION_RETRACTED);
+  EXPECT_EQ(changes[0].id(), "visit");
+  EXPECT_EQ(changes[1].kind(), v1::ENTITY_DELETED);
+  EXPECT_EQ(changes[1].entity_before().label(), "Label of putin");
+  EXPECT_TRUE(changes[1].entity_after().deleted());
+
+  // Reads: gone now, there as of before.
+  v1::GetEntityRequest get;
+  get.set_id("putin");
+  v1::Entity entity;
+  EXPECT_EQ(query_->GetEntity(Ctx().get(), get, &entity).error_code(), grpc::StatusCode::NOT_FOUND);
+  get.set_as_of_revision(before);
+  ASSERT_TRUE(query_->GetEntity(Ctx().get(), get, &entity).ok());
+  EXPECT_EQ(entity.label(), "Label of putin");
+
+  // Written again: a new life, created anew in the history.
+  Entities({"putin"});
+  v1::GetHistoryRequest history;
+  history.set_entity_id("putin");
+  v1::GetHistoryResponse page;
+  ASSERT_TRUE(diff_->GetHistory(Ctx().get(), history, &page).ok());
+  std::vector<v1::ChangeKind> kinds;
+  for (const auto& v : page.versions()) kinds.push_back(v.kind());
+  EXPECT_EQ(kinds, (std::vector<v1::ChangeKind>{v1::ENTITY_CREATED, v1::ENTITY_DELETED, v1::ENTITY_CREATED}));
+  EXPECT_EQ(DiffRevisions(deleted.revision(), Latest())[0].kind(), v1::ENTITY_CREATED);
+
+  // A document: cascade takes it out of sources.
+  v1::PutDocumentsRequest docs;
+  docs.add_documents()->set_id("d1");
+  docs.add_documents()->set_id("d2");
+  v1::PutDocumentsResponse docs_written;
+  ASSERT_TRUE(ingest_->PutDocuments(Ctx().get(), docs, &docs_written).ok());
+  v1::Relation cited = Rel("cited", "pakistan", "member_of", "sco");
+  for (const char* d : {"d1", "d2"}) {
+    v1::Source* source = cited.add_sources();
+    source->set_document_id(d);
+    source->set_end(10);
+  }
+  Put(cited);
+  v1::DeleteDocumentRequest del_doc;
+  del_doc.set_id("d1");
+  del_doc.set_cascade(true);
+  ASSERT_TRUE(ingest_->DeleteDocument(Ctx().get(), del_doc, &deleted).ok());
+  EXPECT_EQ(std::vector<std::string>(deleted.changed_relation_ids().begin(), deleted.changed_relation_ids().end()),
+            std::vector<std::string>{"cited"});
+  const auto doc_changes = DiffRevisions(deleted.revision() - 1, deleted.revision());
+  ASSERT_EQ(doc_changes.size(), 2u);
+  EXPECT_EQ(doc_changes[0].kind(), v1::RELATION_CHANGED);
+  EXPECT_EQ(doc_changes[0].relation_after().sources_size(), 1);
+  EXPECT_EQ(doc_changes[1].kind(), v1::DOCUMENT_DELETED);
+}
+
 TEST_F(DiffTest, ReadsOlderThanTheRetentionHorizonAreOutOfRangeAndNameTheOldestRevision) {
   server_.reset();
   service::ServerConfig config;

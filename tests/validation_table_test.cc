@@ -108,6 +108,22 @@ grpc::Status Retract(std::function<void(v1::RetractRelationRequest*)> spoil) {
   return world->ingest->RetractRelation(Ctx().get(), req, &resp);
 }
 
+grpc::Status DelEntity(std::function<void(v1::DeleteEntityRequest*)> spoil) {
+  v1::DeleteEntityRequest req;
+  req.set_id("russia");  // named by known-visit
+  spoil(&req);
+  v1::DeleteResponse resp;
+  return world->ingest->DeleteEntity(Ctx().get(), req, &resp);
+}
+
+grpc::Status DelDoc(std::function<void(v1::DeleteDocumentRequest*)> spoil) {
+  v1::DeleteDocumentRequest req;
+  req.set_id("doc-404");
+  spoil(&req);
+  v1::DeleteResponse resp;
+  return world->ingest->DeleteDocument(Ctx().get(), req, &resp);
+}
+
 grpc::Status List(std::function<void(v1::ListRelationsRequest*)> spoil) {
   v1::ListRelationsRequest req;
   req.set_subject("zardari");
@@ -322,6 +338,14 @@ std::vector<Case> Cases() {
       {"retract_bad_id", [] { return Retract([](auto* r) { r->set_id("No Such Id"); }); }, kBad, "id"},
       {"retract_oversized_reason", [=] { return Retract([&](auto* r) { r->set_reason(long_text); }); }, kBad, "reason"},
       {"retract_oversized_request_id", [=] { return Retract([&](auto* r) { r->set_request_id(long_id); }); }, kBad, "request_id"},
+      {"delete_entity_empty_id", [] { return DelEntity([](auto* r) { r->clear_id(); }); }, kBad, "id"},
+      {"delete_entity_bad_id", [] { return DelEntity([](auto* r) { r->set_id("No Such Id"); }); }, kBad, "id"},
+      {"delete_entity_unknown", [] { return DelEntity([](auto* r) { r->set_id("nobody"); }); }, grpc::StatusCode::NOT_FOUND, "id"},
+      {"delete_entity_still_named", [] { return DelEntity([](auto*) {}); }, grpc::StatusCode::FAILED_PRECONDITION, "id"},
+      {"delete_entity_bad_request_id", [] { return DelEntity([](auto* r) { r->set_request_id("has space"); }); }, kBad, "request_id"},
+      {"delete_document_empty_id", [] { return DelDoc([](auto* r) { r->clear_id(); }); }, kBad, "id"},
+      {"delete_document_unknown", [] { return DelDoc([](auto* r) { r->set_cascade(true); }); }, grpc::StatusCode::NOT_FOUND, "id"},
+      {"delete_document_oversized_request_id", [=] { return DelDoc([&](auto* r) { r->set_request_id(long_id); }); }, kBad, "request_id"},
 
       // ListRelations
       {"list_negative_page_size", [] { return List([](auto* r) { r->set_page_size(-1); }); }, kBad, "page_size"},
@@ -516,12 +540,21 @@ TEST_P(ValidationTable, RejectsNamingTheFieldInBadRequestAndWritesNothing) {
 
   // The message names the field, and the detail trailer says the same, structured.
   EXPECT_EQ(s.error_message().rfind(c.field + ": ", 0), 0u) << "message: " << s.error_message();
+  if (c.code == grpc::StatusCode::NOT_FOUND) return;  // AIP-193 gives NOT_FOUND no field details
   ASSERT_FALSE(s.error_details().empty()) << "no grpc-status-details-bin trailer";
   google::rpc::Status details;
   ASSERT_TRUE(details.ParseFromString(s.error_details()));
   EXPECT_EQ(details.code(), static_cast<int>(c.code));
   EXPECT_EQ(details.message(), s.error_message());
   ASSERT_EQ(details.details_size(), 1);
+  if (c.code == grpc::StatusCode::FAILED_PRECONDITION) {  // a PreconditionFailure naming it
+    google::rpc::PreconditionFailure failure;
+    ASSERT_TRUE(details.details(0).UnpackTo(&failure)) << details.details(0).type_url();
+    ASSERT_GE(failure.violations_size(), 1);
+    EXPECT_EQ(failure.violations(0).subject(), c.field);
+    EXPECT_FALSE(failure.violations(0).description().empty());
+    return;
+  }
   google::rpc::BadRequest bad;
   ASSERT_TRUE(details.details(0).Is<google::rpc::BadRequest>()) << details.details(0).type_url();
   ASSERT_TRUE(details.details(0).UnpackTo(&bad));

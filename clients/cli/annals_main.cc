@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
   });
   int code = 0;
 
-  // entity put|get
-  auto* entity = app.add_subcommand("entity", "create, replace or read entities")->require_subcommand(1);
+  // entity put|get|delete
+  auto* entity = app.add_subcommand("entity", "create, replace, read or delete entities")->require_subcommand(1);
   EntityPutOptions ep;
   auto* entity_put = entity->add_subcommand("put", "create or replace an entity (the whole record)");
   entity_put->add_option("id", ep.id, "entity id, e.g. russia")->required();
@@ -73,9 +73,15 @@ int main(int argc, char** argv) {
   entity_get->add_option("id", get_id)->required();
   entity_get->add_option("--as-of", as_of, "answer as of this revision (0 = latest)");
   entity_get->callback([&] { conn.Connect(); code = EntityGet(conn, get_id, as_of); });
+  DeleteOptions del;
+  auto* entity_delete = entity->add_subcommand("delete", "delete an entity (reads as of earlier revisions still see it)");
+  entity_delete->add_option("id", del.id)->required();
+  entity_delete->add_flag("--cascade", del.cascade, "also retract every relation that names it");
+  entity_delete->add_option("--request-id", del.request_id, "idempotency key for safe retries");
+  entity_delete->callback([&] { conn.Connect(); code = EntityDelete(conn, del); });
 
-  // document put
-  auto* document = app.add_subcommand("document", "record source documents")->require_subcommand(1);
+  // document put|delete
+  auto* document = app.add_subcommand("document", "record or delete source documents")->require_subcommand(1);
   DocumentPutOptions dp;
   auto* document_put = document->add_subcommand("put", "create or replace a document");
   document_put->add_option("id", dp.id)->required();
@@ -86,6 +92,12 @@ int main(int argc, char** argv) {
   document_put->add_option("--published", dp.published, "YYYY, YYYY-MM or YYYY-MM-DD");
   document_put->add_option("--request-id", dp.request_id);
   document_put->callback([&] { conn.Connect(); code = DocumentPut(conn, dp); });
+  auto* document_delete = document->add_subcommand("delete", "delete a document (reads as of earlier revisions still see it)");
+  document_delete->add_option("id", del.id)->required();
+  document_delete->add_flag("--cascade", del.cascade,
+                            "also take it out of the sources of the relations citing it (retracting those it alone supports)");
+  document_delete->add_option("--request-id", del.request_id, "idempotency key for safe retries");
+  document_delete->callback([&] { conn.Connect(); code = DocumentDelete(conn, del); });
 
   // relation put|get|list|retract
   auto* relation = app.add_subcommand("relation", "record, read, list and retract dated relations")->require_subcommand(1);

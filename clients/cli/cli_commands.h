@@ -112,6 +112,14 @@ int RelationPut(Connection& c, const RelationPutOptions& o);
 int RelationGet(Connection& c, const std::string& id, int64_t as_of, bool show_retracted, const std::string& view);
 int RelationList(Connection& c, const RelationListOptions& o);
 int RelationRetract(Connection& c, const std::string& id, const std::string& reason, const std::string& request_id);
+
+struct DeleteOptions {
+  std::string id;
+  bool cascade = false;
+  std::string request_id;
+};
+int EntityDelete(Connection& c, const DeleteOptions& o);
+int DocumentDelete(Connection& c, const DeleteOptions& o);
 int Search(Connection& c, const std::string& query, const std::string& kind, int page_size, int64_t as_of,
            const std::string& page_token);
 int Neighbors(Connection& c, const NeighborsOptions& o);

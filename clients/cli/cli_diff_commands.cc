@@ -145,8 +145,9 @@ int History(Connection& c, const std::string& id, const std::string& kind) {
     for (const auto& v : all.versions()) {
       std::cout << "r" << v.revision() << "  " << v1::ChangeKind_Name(v.kind()) << "  ";
       if (v.has_relation()) std::cout << Describe(v.relation());
-      if (v.has_entity()) std::cout << v.entity().label() << " (" << v.entity().kind() << ")";
-      if (v.has_document()) std::cout << v.document().title();
+      if (v.has_entity() && v.entity().deleted()) std::cout << "(tombstone: deleted)";
+      if (v.has_entity() && !v.entity().deleted()) std::cout << v.entity().label() << " (" << v.entity().kind() << ")";
+      if (v.has_document()) std::cout << (v.document().deleted() ? "(tombstone: deleted)" : v.document().title());
       std::cout << "\n";
     }
     return 0;

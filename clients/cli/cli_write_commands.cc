@@ -1,5 +1,7 @@
-// annals entity put, document put, relation put, relation retract.
+// annals entity put|delete, document put|delete, relation put, relation retract.
 #include <iostream>
+
+#include "absl/strings/str_join.h"
 
 #include "clients/cli/cli_args.h"
 #include "clients/cli/cli_commands.h"
@@ -137,6 +139,52 @@ int RelationRetract(Connection& c, const std::string& id, const std::string& rea
   else
     PrintRelation(response, std::cout);
   return 0;
+}
+
+namespace {
+
+void PrintDeletion(const char* what, const std::string& id, const v1::DeleteResponse& response) {
+  std::cout << what << " '" << id << "' deleted at revision " << response.revision() << "\n";
+  if (response.retracted_relation_ids_size() > 0)
+    std::cout << "  retracted " << response.retracted_relation_ids_size()
+              << " relation(s): " << absl::StrJoin(response.retracted_relation_ids(), " ") << "\n";
+  if (response.changed_relation_ids_size() > 0)
+    std::cout << "  took it out of the sources of " << response.changed_relation_ids_size()
+              << " relation(s): " << absl::StrJoin(response.changed_relation_ids(), " ") << "\n";
+}
+
+}  // namespace
+
+namespace {
+
+// One delete RPC, printed the same way for entities and documents.
+template <typename Request, typename Rpc>
+int Delete(Connection& c, const DeleteOptions& o, const char* what, Rpc rpc) {
+  Request request;
+  request.set_id(o.id);
+  request.set_cascade(o.cascade);
+  request.set_request_id(o.request_id);
+  v1::DeleteResponse response;
+  if (auto s = rpc(c.Call().get(), request, &response); !s.ok()) return Fail(s);
+  if (c.json)
+    std::cout << ToJson(response) << "\n";
+  else
+    PrintDeletion(what, o.id, response);
+  return 0;
+}
+
+}  // namespace
+
+int EntityDelete(Connection& c, const DeleteOptions& o) {
+  return Delete<v1::DeleteEntityRequest>(c, o, "entity", [&](auto* ctx, const auto& req, auto* resp) {
+    return c.ingest->DeleteEntity(ctx, req, resp);
+  });
+}
+
+int DocumentDelete(Connection& c, const DeleteOptions& o) {
+  return Delete<v1::DeleteDocumentRequest>(c, o, "document", [&](auto* ctx, const auto& req, auto* resp) {
+    return c.ingest->DeleteDocument(ctx, req, resp);
+  });
 }
 
 }  // namespace annals::cli

@@ -409,6 +409,21 @@ class EmptyDatabaseTest(CliTestCase):
         self.assertEqual(self.latest_revision(), rev, "a refused retraction writes nothing")
         self.rpc_fails("NOT_FOUND", "relation", "retract", "rel.r.never-written")
 
+    def test_05b_delete_refused_while_named_then_cascades(self):
+        self.put_entities("x.a", "x.b")
+        self.ok("relation", "put", "x.a", "met", "x.b", "--id", "rel.x.met", "--start", "2012")
+        rev = self.latest_revision()
+        r = self.rpc_fails("FAILED_PRECONDITION", "entity", "delete", "x.b")
+        self.assertIn("rel.x.met", r.stderr)
+        self.assertEqual(self.latest_revision(), rev, "a refused delete writes nothing")
+        deleted = self.ok_json("entity", "delete", "x.b", "--cascade")
+        self.assertEqual(deleted["revision"], str(rev + 1))
+        self.assertEqual(deleted.get("retractedRelationIds"), ["rel.x.met"])
+        self.rpc_fails("NOT_FOUND", "entity", "get", "x.b")
+        self.assertEqual(self.ok_json("entity", "get", "x.b", "--as-of", rev)["id"], "x.b")
+        self.assertEqual(self.list_ids("--subject", "x.a"), [], "the cascade retracted the relation")
+        self.rpc_fails("NOT_FOUND", "entity", "delete", "x.b")
+
     def test_06_pagination_tokens_visit_every_relation_once(self):
         objects = [f"pg.o{i}" for i in range(1, 8)]
         self.put_entities("pg.hub", *objects)

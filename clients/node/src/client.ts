@@ -19,6 +19,7 @@ import { type DateLike, date } from './dates';
 import { type AnnalsProto, loadAnnalsProto } from './proto';
 import type { BatchGetEntitiesResponse__Output } from './gen/annals/v1/BatchGetEntitiesResponse';
 import type { Change__Output } from './gen/annals/v1/Change';
+import type { DeleteResponse__Output } from './gen/annals/v1/DeleteResponse';
 import type { DiffServiceClient } from './gen/annals/v1/DiffService';
 import type { DiffValidTimesResponse__Output } from './gen/annals/v1/DiffValidTimesResponse';
 import type { Direction } from './gen/annals/v1/Direction';
@@ -272,6 +273,21 @@ export class AnnalsClient {
   retractRelation(id: string, options: WriteOptions & { reason?: string } = {}): Promise<Relation__Output> {
     return this.unary((r, md, o, cb) => this.ingestStub.RetractRelation(r, md, o, cb),
       { id, reason: options.reason ?? '', requestId: options.requestId ?? '' }, options, !!options.requestId);
+  }
+
+  /** Deletes an entity (a tombstone: reads as of earlier revisions still see it). Rejects
+   * with FAILED_PRECONDITION while relations name it, unless `cascade` retracts them in the
+   * same revision; the response lists them. */
+  deleteEntity(id: string, options: WriteOptions & { cascade?: boolean } = {}): Promise<DeleteResponse__Output> {
+    return this.unary((r, md, o, cb) => this.ingestStub.DeleteEntity(r, md, o, cb),
+      { id, cascade: options.cascade ?? false, requestId: options.requestId ?? '' }, options, !!options.requestId);
+  }
+
+  /** Deletes a document. Rejects with FAILED_PRECONDITION while relations cite it, unless
+   * `cascade` takes it out of their sources (retracting those it alone supported). */
+  deleteDocument(id: string, options: WriteOptions & { cascade?: boolean } = {}): Promise<DeleteResponse__Output> {
+    return this.unary((r, md, o, cb) => this.ingestStub.DeleteDocument(r, md, o, cb),
+      { id, cascade: options.cascade ?? false, requestId: options.requestId ?? '' }, options, !!options.requestId);
   }
 
   /**

@@ -59,6 +59,27 @@ test('upsertEntities, putDocuments, putRelations, retractRelation', async () => 
   assert.equal((await client.getRelation('r1', { showRetracted: true })).retracted, true);
 });
 
+test('deleteEntity and deleteDocument, refused while referenced, cascading on request', async () => {
+  await client.upsertEntities([{ id: 'lovelace', label: 'Ada Lovelace' }, { id: 'engine', label: 'Analytical Engine' }]);
+  await client.putDocuments([{ id: 'doc-a', title: 'A' }, { id: 'doc-b', title: 'B' }]);
+  await client.putRelations([
+    { id: 'notes', subject: 'lovelace', predicate: 'wrote_notes_on', objectId: 'engine',
+      sources: [{ documentId: 'doc-a', begin: 0, end: 5 }, { documentId: 'doc-b', begin: 0, end: 5 }] },
+    { id: 'plan', subject: 'engine', predicate: 'planned_by', objectId: 'lovelace',
+      sources: [{ documentId: 'doc-a', begin: 0, end: 5 }] }]);
+  const before = (await client.getEntity('engine')).revision;
+  const refused = await rejectsWith(client.deleteDocument('doc-a'), grpc.status.FAILED_PRECONDITION, 'id');
+  assert.match(refused.description, /cited by 2 current relations/);
+  const gone = await client.deleteDocument('doc-a', { cascade: true });
+  assert.deepEqual([gone.retractedRelationIds, gone.changedRelationIds], [['plan'], ['notes']]);
+  assert.deepEqual((await client.getRelation('notes')).sources.map((s) => s.documentId), ['doc-b']);
+  const deleted = await client.deleteEntity('engine', { cascade: true });
+  assert.deepEqual(deleted.retractedRelationIds, ['notes']);
+  await rejectsWith(client.getEntity('engine'), grpc.status.NOT_FOUND);
+  assert.equal((await client.getEntity('engine', { asOfRevision: before })).label, 'Analytical Engine');
+  await rejectsWith(client.deleteEntity('engine'), grpc.status.NOT_FOUND, 'id');
+});
+
 test('INVALID_ARGUMENT and ALREADY_EXISTS name the field', async () => {
   const bad = await rejectsWith(client.upsertEntities([{ id: 'ok', label: 'Fine' }, { id: 'X1', label: 'Bad' }]),
     grpc.status.INVALID_ARGUMENT, 'entities[1].id');

@@ -195,6 +195,21 @@ class Client:
         request = ingest_pb2.RetractRelationRequest(id=id, reason=reason, request_id=request_id)
         return self._unary(self.ingest_stub.RetractRelation, request, timeout, retryable=bool(request_id))
 
+    def delete_entity(self, id: str, *, cascade: bool = False, request_id: str = "",
+                      timeout: Timeout = _UNSET) -> ingest_pb2.DeleteResponse:
+        """Deletes an entity (a tombstone: reads as of earlier revisions still see it).
+        FAILED_PRECONDITION while relations name it, unless ``cascade`` retracts them in
+        the same revision; the response lists them."""
+        request = ingest_pb2.DeleteEntityRequest(id=id, cascade=cascade, request_id=request_id)
+        return self._unary(self.ingest_stub.DeleteEntity, request, timeout, retryable=bool(request_id))
+
+    def delete_document(self, id: str, *, cascade: bool = False, request_id: str = "",
+                        timeout: Timeout = _UNSET) -> ingest_pb2.DeleteResponse:
+        """Deletes a document. FAILED_PRECONDITION while relations cite it, unless
+        ``cascade`` takes it out of their sources (retracting those it alone supported)."""
+        request = ingest_pb2.DeleteDocumentRequest(id=id, cascade=cascade, request_id=request_id)
+        return self._unary(self.ingest_stub.DeleteDocument, request, timeout, retryable=bool(request_id))
+
     def ingest(self, batches: Iterable[ingest_pb2.IngestRequest], *,
                timeout: Optional[float] = None) -> Iterator[ingest_pb2.IngestResponse]:
         """Streams batches through one ``Ingest`` call and yields one ack per batch, in order.

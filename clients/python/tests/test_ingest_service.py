@@ -147,3 +147,37 @@ def test_ingest_jsonl_files_twice_writes_once(client: annals.Client, tmp_path) -
     with pytest.raises(annals.JsonlError) as err:
         list(annals.batches_from_files([bad]))
     assert (err.value.line, err.value.path) == (2, str(bad))
+
+
+def test_delete_entity_and_document(client: annals.Client) -> None:
+    client.upsert_entities([entity("lovelace", "Ada Lovelace"), entity("engine", "Analytical Engine", "project")])
+    client.put_documents([types_pb2.Document(id="doc-a", title="A"), types_pb2.Document(id="doc-b", title="B")])
+    client.put_relations([
+        types_pb2.Relation(id="notes", subject="lovelace", predicate="wrote_notes_on", object_id="engine",
+                           sources=[types_pb2.Source(document_id="doc-a", begin=0, end=5),
+                                    types_pb2.Source(document_id="doc-b", begin=0, end=5)]),
+        types_pb2.Relation(id="plan", subject="engine", predicate="planned_by", object_id="lovelace",
+                           sources=[types_pb2.Source(document_id="doc-a", begin=0, end=5)]),
+    ])
+    before = client.get_entity("engine").revision
+    with pytest.raises(annals.AnnalsError) as err:
+        client.delete_document("doc-a")
+    assert err.value.code is grpc.StatusCode.FAILED_PRECONDITION
+    assert err.value.field == "id"
+    assert "cited by 2 current relations" in err.value.description
+
+    gone = client.delete_document("doc-a", cascade=True)
+    assert (list(gone.retracted_relation_ids), list(gone.changed_relation_ids)) == (["plan"], ["notes"])
+    assert [s.document_id for s in client.get_relation("notes").sources] == ["doc-b"]
+
+    deleted = client.delete_entity("engine", cascade=True, request_id="del-engine")
+    assert list(deleted.retracted_relation_ids) == ["notes"]
+    # A retry with the same request id replays the answer.
+    assert client.delete_entity("engine", cascade=True, request_id="del-engine").revision == deleted.revision
+    with pytest.raises(annals.AnnalsError) as err:
+        client.get_entity("engine")
+    assert err.value.code is grpc.StatusCode.NOT_FOUND
+    assert client.get_entity("engine", as_of_revision=before).label == "Analytical Engine"
+    with pytest.raises(annals.AnnalsError) as err:
+        client.delete_entity("engine")
+    assert (err.value.code, err.value.field) == (grpc.StatusCode.NOT_FOUND, "id")
