@@ -162,10 +162,29 @@ TEST_F(ClusterTest, ReplicasConvergeAndFollowersForwardToTheLeader) {
   EXPECT_EQ(not_leader.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(not_leader.status().message().find("the leader is " + leader->options().node_id), std::string::npos)
       << not_leader.status();
-  for (auto& n : nodes) ASSERT_TRUE(n->replica->WaitForPosition(45, absl::Now() + absl::Seconds(10)).ok());
+  // A delete through a follower: refused while a relation names the entity, the refusal
+  // carried back with its field; with cascade (which the forwarded write must carry), the
+  // leader expands it and every replica applies the same entry.
+  storage::WriteSet named;
+  rel.set_id("e0-e1");
+  rel.set_subject("e0");
+  named.relations = {rel};
+  ASSERT_TRUE(follower->Commit(named).ok());
+  storage::WriteSet del;
+  del.deletions = {{storage::DeletionItem::ENTITY, "e1", false}};
+  auto still_named = follower->Commit(del);
+  EXPECT_EQ(still_named.status().code(), absl::StatusCode::kFailedPrecondition) << still_named.status();
+  ASSERT_EQ(storage::ItemErrorsOf(still_named.status()).size(), 1u);
+  EXPECT_EQ(storage::ItemErrorsOf(still_named.status())[0].field, "deletions[0].id");
+  del.deletions[0].cascade = true;
+  auto deleted = follower->Commit(del);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->relation_ids, std::vector<std::string>{"e0-e1"});
+  for (auto& n : nodes) ASSERT_TRUE(n->replica->WaitForPosition(47, absl::Now() + absl::Seconds(10)).ok());
+  for (auto& n : nodes) EXPECT_FALSE(n->store->GetEntity("e1", 47)->has_value());
   EXPECT_EQ(Digest(*nodes[0]->store), Digest(*nodes[1]->store));
   EXPECT_EQ(Digest(*nodes[0]->store), Digest(*nodes[2]->store));
-  EXPECT_EQ(nodes[1]->store->LatestRevision(), 45);
+  EXPECT_EQ(nodes[1]->store->LatestRevision(), 47);
   for (auto& n : nodes) {
     n->service.SetReplica(nullptr);
     n->replica.reset();
