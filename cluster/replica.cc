@@ -619,8 +619,12 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
   if (!prepared.ok()) return prepared.status();
   if (!prepared->entry) return std::move(prepared->result);
   if (const int64_t size = static_cast<int64_t>(prepared->entry->ByteSizeLong()); size > options_.max_entry_bytes) {
+    // A deletion's cascade cannot be split by its caller: say what to do instead.
     const std::string why = absl::StrCat("the commit is ", size, " bytes as a log entry, more than the cluster's limit of ",
-                                         options_.max_entry_bytes, " bytes; send it as several smaller requests");
+                                         options_.max_entry_bytes, " bytes; ",
+                                         batch.deletions.empty()
+                                             ? "send it as several smaller requests"
+                                             : "its cascade is too large: retract the relations in batches first, then delete");
     return storage::FieldFailure(absl::StatusCode::kInvalidArgument, "", why);  // the whole WriteSet
   }
   const absl::Time sent = absl::Now();

@@ -152,7 +152,19 @@ absl::Status HistoryPageOf(const StoreSlot& slot, const grpc::CallbackServerCont
   }
   ASSIGN_OR_RETURN(storage::HistoryPage<Record> page, store.template History<Record>(id, after, size));
   if (page.versions.empty() && after == 0) return absl::NotFoundError(absl::StrCat("'", id, "' has no history"));
+  // Whether the version before the page's first ended the record (a retraction or a
+  // tombstone): the page's first version then starts it again. On a later page that is the
+  // version at `after`, the previous page's last.
   bool previous_retracted = false;
+  if (after > 0) {
+    ASSIGN_OR_RETURN(storage::HistoryPage<Record> before, store.template History<Record>(id, after - 1, 1));
+    if (!before.versions.empty() && before.versions.front().revision() == after) {
+      if constexpr (std::is_same_v<Record, storage::RelationRecord>)
+        previous_retracted = before.versions.front().retracted();
+      else
+        previous_retracted = before.versions.front().deleted();
+    }
+  }
   for (size_t i = 0; i < page.versions.size(); ++i) {
     const Record& rec = page.versions[i];
     auto* v = response->add_versions();

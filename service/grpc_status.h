@@ -10,8 +10,9 @@
 // message, and an Any-packed google.rpc.BadRequest) in the grpc-status-details-bin trailer.
 // Its field_violations are the status's ItemErrors ("request" for an error about the whole
 // request, or one that names no field). A FAILED_PRECONDITION that names a field (a delete
-// of what relations still name) carries a google.rpc.PreconditionFailure instead: one
-// violation per ItemError, type "REFERENCED", subject the field.
+// of what relations still name, a retraction of a retracted relation) carries a
+// google.rpc.PreconditionFailure instead: one violation per ItemError, type "STATE", subject
+// the field.
 // The protos come from npm's google-proto-files at build time (tools/googleapis/).
 #pragma once
 
@@ -91,7 +92,7 @@ inline google::rpc::PreconditionFailure PreconditionFailureOf(const absl::Status
   google::rpc::PreconditionFailure out;
   for (const auto& e : ViolationsOf(s)) {
     auto* v = out.add_violations();
-    v->set_type("REFERENCED");
+    v->set_type("STATE");  // the state of what the field names does not allow the call
     v->set_subject(clip(e.field));
     v->set_description(clip(e.description));
     if (out.violations_size() > 1 && out.ByteSizeLong() > kMaxDetailsBytes) {

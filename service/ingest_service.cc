@@ -157,6 +157,14 @@ absl::Status CommitDeletion(const StoreSlot& slot, const Request& request, stora
   ASSIGN_OR_RETURN(cluster::Committer * writer, slot.Writer());
   auto committed = writer->Commit(batch);
   if (!committed.ok()) return storage::RenameField(committed.status(), "deletions[0].id", "id");
+  // The tombstone must be among what was written (or replayed): a leader of an older build
+  // drops a forwarded deletion it does not know and commits nothing, which must not read
+  // as success.
+  const auto& written = kind == storage::DeletionItem::ENTITY ? committed->entity_ids : committed->document_ids;
+  if (std::find(written.begin(), written.end(), request.id()) == written.end())
+    return absl::FailedPreconditionError(
+        "the cluster's leader did not apply the deletion (an annalsd older than DeleteEntity/DeleteDocument?); "
+        "upgrade every member, then retry");
   response->set_revision(committed->revision);
   for (const std::string& id : committed->relation_ids) {
     ASSIGN_OR_RETURN(auto relation, store->GetRelation(id, committed->revision));

@@ -137,8 +137,10 @@ class LiveCollector final : public prometheus::Collectable {
     auto rows = Family("annals_rows_written_total",
                        "records written by this process (new versions; unchanged upserts are not counted), by kind",
                        prometheus::MetricType::Counter);
-    static constexpr const char* kKinds[] = {"other", "entity", "document", "relation", "retraction"};
-    for (int k = 1; k < 5; ++k) {
+    static constexpr const char* kKinds[] = {"other",      "entity",          "document",
+                                             "relation",   "retraction",      "entity_deletion",
+                                             "document_deletion"};
+    for (int k = 1; k < 7; ++k) {
       prometheus::ClientMetric m;
       m.label.push_back({"kind", kKinds[k]});
       m.counter.value = static_cast<double>(rows_[k]);
@@ -196,7 +198,7 @@ class LiveCollector final : public prometheus::Collectable {
     auto s = store_->ScanChanges(counted_through_, latest, [&](const storage::ChangeRecord& change) {
       for (const auto& c : change.changes()) {
         const int kind = c.kind();
-        if (kind >= 1 && kind <= 4) ++rows_[kind];
+        if (kind >= 1 && kind <= 6) ++rows_[kind];  // storage::ChangeEntry::Kind
       }
       ++commits_;
       last = change.revision();
@@ -237,7 +239,7 @@ class LiveCollector final : public prometheus::Collectable {
   std::atomic<bool> serving_{false};
   bool counting_ = false;
   mutable int64_t counted_through_ = 0;
-  mutable uint64_t rows_[5] = {0, 0, 0, 0, 0};
+  mutable uint64_t rows_[7] = {0, 0, 0, 0, 0, 0, 0};
   mutable uint64_t commits_ = 0;
   mutable uint64_t uncounted_revisions_ = 0;
 };

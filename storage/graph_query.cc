@@ -120,8 +120,10 @@ void StopAt(Stop* stop, std::string bound, std::string hint) {
 absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::vector<std::string>& starts,
                                         int max_depth, const RelationFilter& filter, const QueryBudget& budget,
                                         View view) {
-  // Each relation is read once, from the entity expanded first, and moved into the answer:
-  // no adjacency is kept (a walk never comes back to an entity it expanded). The relation
+  // Each relation is moved into the answer once, from the first expanded entity that reads
+  // it (one between two expanded entities is read at both); no adjacency is kept (a walk
+  // never comes back to an entity it expanded). Relations come in each entity's scan order
+  // (relation_filter.h, PlanScans: outgoing, then incoming). The relation
   // records built, copied and destroyed on the way through a shared adjacency were most
   // of a busiest-entity traversal's CPU (profiled: bench/README.md, "fifth look").
   TraverseResult out;

@@ -338,6 +338,7 @@ absl::Status Store::EntryBuilder::AddDeletions(const google::protobuf::RepeatedP
         return FieldFailure(absl::StatusCode::kInvalidArgument, "deletions",
                             absl::StrCat("relation '", id, "' of the same request names '", d.id(), "', which it deletes"));
   }
+  batch_puts_.clear();  // pointers into the entry, which outlives this builder's checks
   return absl::OkStatus();
 }
 

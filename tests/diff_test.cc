@@ -396,6 +396,14 @@ TEST_F(DiffTest, ADeletionIsAChangeInDiffsAndHistoryAndReadsBeforeItAreUnchanged
   std::vector<v1::ChangeKind> kinds;
   for (const auto& v : page.versions()) kinds.push_back(v.kind());
   EXPECT_EQ(kinds, (std::vector<v1::ChangeKind>{v1::ENTITY_CREATED, v1::ENTITY_DELETED, v1::ENTITY_CREATED}));
+  // The same in pages of 2: the second page starts right after the tombstone.
+  history.set_page_size(2);
+  ASSERT_TRUE(diff_->GetHistory(Ctx().get(), history, &page).ok());
+  ASSERT_FALSE(page.next_page_token().empty());
+  history.set_page_token(page.next_page_token());
+  ASSERT_TRUE(diff_->GetHistory(Ctx().get(), history, &page).ok());
+  ASSERT_EQ(page.versions_size(), 1);
+  EXPECT_EQ(page.versions(0).kind(), v1::ENTITY_CREATED) << "a version after a tombstone on the next page";
   EXPECT_EQ(DiffRevisions(deleted.revision(), Latest())[0].kind(), v1::ENTITY_CREATED);
 
   // A document: cascade takes it out of sources.
