@@ -624,7 +624,7 @@ absl::StatusOr<storage::CommitResult> Replica::CommitAsLeader(const storage::Wri
                                          options_.max_entry_bytes, " bytes; ",
                                          batch.deletions.empty()
                                              ? "send it as several smaller requests"
-                                             : "its cascade is too large: retract the relations in batches first, then delete");
+                                             : "its cascade is too large: retract the relations first (or re-put them without the document), then delete");
     return storage::FieldFailure(absl::StatusCode::kInvalidArgument, "", why);  // the whole WriteSet
   }
   const absl::Time sent = absl::Now();
