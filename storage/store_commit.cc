@@ -52,6 +52,15 @@ bool Names(const RelationRecord& relation, const DeletionItem& d) {
                      [&](const Source& s) { return s.document_id() == d.id(); });
 }
 
+// Every relation, whatever its status, that names the entity or cites the document that
+// `kind` and `id` delete: what a deletion's check and its cascade both read.
+RelationFilter ReferringTo(DeletionItem::Kind kind, const std::string& id) {
+  RelationFilter f;
+  (kind == DeletionItem::ENTITY ? f.entity_id : f.document_id) = id;
+  f.statuses = EveryStatus();
+  return f;
+}
+
 // Whether `message` or any message inside it holds fields this build does not know.
 bool HasUnknownFields(const google::protobuf::Message& message) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
@@ -294,13 +303,7 @@ absl::Status Store::EntryBuilder::AddDeletions(const google::protobuf::RepeatedP
       return FieldFailure(absl::StatusCode::kNotFound, field, absl::StrCat(what, " '", d.id(), "' does not exist"));
     // Every relation current before this entry that names it must leave it in this entry:
     // retracted, or put again without it.
-    RelationFilter referring;
-    if (entity) {
-      referring.entity_id = d.id();
-    } else {
-      referring.document_id = d.id();
-    }
-    referring.statuses = EveryStatus();
+    const RelationFilter referring = ReferringTo(d.kind(), d.id());
     int64_t still = 0;
     std::string first, cursor;
     absl::flat_hash_set<std::string> counted;
@@ -547,16 +550,13 @@ absl::Status Store::AddDeletionsLocked(const std::vector<Deletion>& deletions, L
     item->set_kind(d.kind);
     item->set_id(d.id);
     if (!d.cascade) continue;  // AddDeletions refuses it if anything still refers to it
-    RelationFilter referring;
-    if (d.kind == DeletionItem::ENTITY) {
-      referring.entity_id = d.id;
-    } else {
-      referring.document_id = d.id;
-    }
-    referring.statuses = EveryStatus();
+    const RelationFilter referring = ReferringTo(d.kind, d.id);
+    // An entity's cascade only retracts: the index entries name the relations. A document's
+    // rewrites their sources, so it reads the records.
+    const View view = d.kind == DeletionItem::ENTITY ? View::kBasic : View::kFull;
     std::string cursor;
     do {
-      ASSIGN_OR_RETURN(RelationPage page, FindRelations(referring, head, cursor, 1000, View::kFull));
+      ASSIGN_OR_RETURN(RelationPage page, FindRelations(referring, head, cursor, 1000, view));
       for (RelationHit& hit : page.hits) {
         RelationRecord& r = hit.relation;
         const std::string id = r.id();

@@ -14,33 +14,29 @@ void VersionWriter::Entity(const EntityRecord& entity, const EntityRecord* previ
   rec.set_revision(rev_);
   rec.set_recorded_at_micros(recorded_at_);
   sink_.Put(Cf::kEntities, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
-  if (previous != nullptr) {
-    const std::string closed = U64Value(rev_);
-    for (const auto& term : EntityTerms(*previous))
-      sink_.Put(Cf::kNames, key::Name(term, rec.id(), previous->revision()), closed);
-  }
+  if (previous != nullptr) CloseNames(*previous);
   const std::string open = U64Value(kOpen);
   for (const auto& term : EntityTerms(rec)) sink_.Put(Cf::kNames, key::Name(term, rec.id(), rev_), open);
   Record(ChangeEntry::ENTITY_UPSERTED, rec.id(), previous ? previous->revision() : 0);
 }
 
+void VersionWriter::CloseNames(const EntityRecord& previous) {
+  const std::string closed = U64Value(rev_);
+  for (const auto& term : EntityTerms(previous))
+    sink_.Put(Cf::kNames, key::Name(term, previous.id(), previous.revision()), closed);
+}
+
 void VersionWriter::EntityTombstone(const EntityRecord& previous) {
-  EntityRecord rec;
-  rec.set_id(previous.id());
-  rec.set_deleted(true);
+  EntityRecord rec = TombstoneOf<EntityRecord>(previous.id());
   rec.set_revision(rev_);
   rec.set_recorded_at_micros(recorded_at_);
   sink_.Put(Cf::kEntities, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
-  const std::string closed = U64Value(rev_);
-  for (const auto& term : EntityTerms(previous))
-    sink_.Put(Cf::kNames, key::Name(term, rec.id(), previous.revision()), closed);
+  CloseNames(previous);
   Record(ChangeEntry::ENTITY_DELETED, rec.id(), previous.revision());
 }
 
 void VersionWriter::DocumentTombstone(const DocumentRecord& previous) {
-  DocumentRecord rec;
-  rec.set_id(previous.id());
-  rec.set_deleted(true);
+  DocumentRecord rec = TombstoneOf<DocumentRecord>(previous.id());
   rec.set_revision(rev_);
   rec.set_recorded_at_micros(recorded_at_);
   sink_.Put(Cf::kDocuments, key::Version(rec.id(), rev_), SerializeDeterministic(rec));

@@ -33,6 +33,17 @@ inline int ChangeKindOrder(ChangeEntry::Kind kind) {
   }
 }
 
+// What a tombstone of `id` holds (EntityRecord or DocumentRecord): the id and `deleted`,
+// nothing else (the writer stamps revision and time). storage/verify.cc checks stored ones
+// with its own rule, as it derives index keys on its own.
+template <typename Record>
+Record TombstoneOf(const std::string& id) {
+  Record rec;
+  rec.set_id(id);
+  rec.set_deleted(true);
+  return rec;
+}
+
 // Where a writer's keys go.
 class KeySink {
  public:
@@ -76,6 +87,8 @@ class VersionWriter {
 
  private:
   void Record(ChangeEntry::Kind kind, const std::string& id, int64_t previous_revision);
+  // Ends the name terms of an entity version that a new version (or a tombstone) replaces.
+  void CloseNames(const EntityRecord& previous);
   void CloseIndexEntries(const RelationRecord& previous);
 
   KeySink& sink_;
