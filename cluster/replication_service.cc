@@ -21,6 +21,11 @@ v1::ForwardedCommit ToForwarded(const storage::WriteSet& batch) {
     item->set_id(d.id);
     out.add_cascade(d.cascade);
   }
+  for (const auto& m : batch.merges) {
+    auto* item = p->add_merges();
+    item->set_id(m.id);
+    item->set_into(m.into);
+  }
   return out;
 }
 
@@ -36,6 +41,7 @@ storage::WriteSet FromForwarded(const v1::ForwardedCommit& forwarded) {
   for (int i = 0; i < p.deletions_size(); ++i)
     batch.deletions.push_back({p.deletions(i).kind(), p.deletions(i).id(),
                                i < forwarded.cascade_size() && forwarded.cascade(i)});
+  for (const auto& m : p.merges()) batch.merges.push_back({m.id(), m.into()});
   return batch;
 }
 

@@ -62,7 +62,7 @@ absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_
 template <>
 absl::StatusOr<bool> LoadAt(storage::Store& store, const std::string& id, int64_t rev, storage::EntityRecord* out) {
   if (rev == 0) return false;
-  ASSIGN_OR_RETURN(auto got, store.GetEntity(id, rev));
+  ASSIGN_OR_RETURN(auto got, store.LoadEntityAsWritten(id, rev));  // a change shows what was written
   if (got) *out = std::move(*got);
   return got.has_value();
 }
@@ -132,6 +132,22 @@ absl::StatusOr<int32_t> ExpandChanges(storage::Store& store, const storage::Chan
         change.set_kind(v1::ENTITY_DELETED);
         break;
       }
+      case ChangeEntry::ENTITY_MERGED:
+      case ChangeEntry::ENTITY_UNMERGED: {
+        storage::EntityRecord before;
+        ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
+        ASSIGN_OR_RETURN(storage::EntityRecord after, VersionAt<storage::EntityRecord>(store, entry.id(), record.revision()));
+        // In the scope of the entity merged, and of the survivor it joins or leaves.
+        const bool merged = entry.kind() == ChangeEntry::ENTITY_MERGED;
+        const std::string survivor = merged ? store.ResolveEntityId(entry.id(), record.revision())
+                                            : store.ResolveEntityId(before.merged_into(), record.revision() - 1);
+        in_scope = scope.MatchesEntity(entry.id()) || scope.MatchesEntity(survivor);
+        if (!in_scope) break;
+        if (had) ToApi(before, change.mutable_entity_before());
+        ToApi(after, change.mutable_entity_after());
+        change.set_kind(merged ? v1::ENTITY_MERGED : v1::ENTITY_UNMERGED);
+        break;
+      }
       case ChangeEntry::DOCUMENT_DELETED: {
         in_scope = scope.MatchesDocument(entry.id());
         if (!in_scope) break;
@@ -162,8 +178,15 @@ absl::StatusOr<int32_t> ExpandChanges(storage::Store& store, const storage::Chan
         ASSIGN_OR_RETURN(bool had, LoadAt(store, entry.id(), entry.previous_revision(), &before));
         ASSIGN_OR_RETURN(bool has, LoadAt(store, entry.id(), record.revision(), &after));
         if (!has) return absl::DataLossError(absl::StrCat("change log names a missing relation version ", entry.id()));
+        // Both versions as a read at this revision shows them (merges resolved), against
+        // the scope resolved the same way.
+        store.ResolveEnds(record.revision(), &after);
+        if (had) store.ResolveEnds(record.revision(), &before);
+        storage::RelationFilter resolved = scope.relations;
+        if (!resolved.entity_id.empty()) resolved.entity_id = store.ResolveEntityId(resolved.entity_id, record.revision());
+        if (!resolved.other_id.empty()) resolved.other_id = store.ResolveEntityId(resolved.other_id, record.revision());
         // A relation that moved into or out of the scope is a change of the scope too.
-        in_scope = scope.Matches(after) || (had && scope.Matches(before));
+        in_scope = storage::Matches(resolved, after) || (had && storage::Matches(resolved, before));
         if (!in_scope) break;
         if (had) *change.mutable_relation_before() = ToApi(before);
         *change.mutable_relation_after() = ToApi(after);

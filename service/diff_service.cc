@@ -1,6 +1,7 @@
 #include "service/diff_service.h"
 
 #include <map>
+#include <optional>
 
 #include <google/protobuf/util/time_util.h>
 
@@ -152,31 +153,23 @@ absl::Status HistoryPageOf(const StoreSlot& slot, const grpc::CallbackServerCont
   }
   ASSIGN_OR_RETURN(storage::HistoryPage<Record> page, store.template History<Record>(id, after, size));
   if (page.versions.empty() && after == 0) return absl::NotFoundError(absl::StrCat("'", id, "' has no history"));
-  // Whether the version before the page's first ended the record (a retraction or a
-  // tombstone): the page's first version then starts it again. On a later page that is the
-  // version at `after`, the previous page's last.
-  bool previous_retracted = false;
+  // The version before each one (null: none), which says what kind of change it was: after
+  // a retraction or a tombstone the next version starts the record again; after a merge the
+  // next is an unmerge. On a later page the page's first follows the version at `after`,
+  // the previous page's last.
+  std::optional<Record> before_page;
   if (after > 0) {
     ASSIGN_OR_RETURN(storage::HistoryPage<Record> before, store.template History<Record>(id, after - 1, 1));
-    if (!before.versions.empty() && before.versions.front().revision() == after) {
-      if constexpr (std::is_same_v<Record, storage::RelationRecord>)
-        previous_retracted = before.versions.front().retracted();
-      else
-        previous_retracted = before.versions.front().deleted();
-    }
+    if (!before.versions.empty() && before.versions.front().revision() == after)
+      before_page = std::move(before.versions.front());
   }
   for (size_t i = 0; i < page.versions.size(); ++i) {
     const Record& rec = page.versions[i];
     auto* v = response->add_versions();
     v->set_revision(rec.revision());
     *v->mutable_recorded_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(rec.recorded_at_micros());
-    const bool first = after == 0 && i == 0;
-    v->set_kind(set_record(rec, v, first, previous_retracted));
-    // A retraction or a tombstone: the next version starts the record again.
-    if constexpr (std::is_same_v<Record, storage::RelationRecord>)
-      previous_retracted = rec.retracted();
-    else
-      previous_retracted = rec.deleted();
+    const Record* previous = i > 0 ? &page.versions[i - 1] : before_page ? &*before_page : nullptr;
+    v->set_kind(set_record(rec, v, previous));
   }
   if (page.more) response->set_next_page_token(EncodePageToken({page.versions.back().revision(), ""}, digest));
   return absl::OkStatus();
@@ -195,30 +188,32 @@ grpc::ServerUnaryReactor* DiffServiceImpl::GetHistory(grpc::CallbackServerContex
         RETURN_IF_ERROR(CheckId("entity_id", request->entity_id()));
         return HistoryPageOf<storage::EntityRecord>(
             *slot_, *ctx, *store, *request, request->entity_id(),
-            [](const storage::EntityRecord& r, v1::Version* v, bool first, bool previous_deleted) {
+            [](const storage::EntityRecord& r, v1::Version* v, const storage::EntityRecord* previous) {
               *v->mutable_entity() = ToApi(r);
               if (r.deleted()) return v1::ENTITY_DELETED;
-              return first || previous_deleted ? v1::ENTITY_CREATED : v1::ENTITY_CHANGED;
+              if (!r.merged_into().empty()) return v1::ENTITY_MERGED;  // only a merge writes it
+              if (previous != nullptr && !previous->merged_into().empty()) return v1::ENTITY_UNMERGED;
+              return previous == nullptr || previous->deleted() ? v1::ENTITY_CREATED : v1::ENTITY_CHANGED;
             },
             response);
       case v1::GetHistoryRequest::kDocumentId:
         RETURN_IF_ERROR(CheckId("document_id", request->document_id()));
         return HistoryPageOf<storage::DocumentRecord>(
             *slot_, *ctx, *store, *request, request->document_id(),
-            [](const storage::DocumentRecord& r, v1::Version* v, bool first, bool previous_deleted) {
+            [](const storage::DocumentRecord& r, v1::Version* v, const storage::DocumentRecord* previous) {
               *v->mutable_document() = ToApi(r);
               if (r.deleted()) return v1::DOCUMENT_DELETED;
-              return first || previous_deleted ? v1::DOCUMENT_ADDED : v1::DOCUMENT_CHANGED;
+              return previous == nullptr || previous->deleted() ? v1::DOCUMENT_ADDED : v1::DOCUMENT_CHANGED;
             },
             response);
       case v1::GetHistoryRequest::kRelationId:
         RETURN_IF_ERROR(CheckId("relation_id", request->relation_id()));
         return HistoryPageOf<storage::RelationRecord>(
             *slot_, *ctx, *store, *request, request->relation_id(),
-            [](const storage::RelationRecord& r, v1::Version* v, bool first, bool previous_retracted) {
+            [](const storage::RelationRecord& r, v1::Version* v, const storage::RelationRecord* previous) {
               *v->mutable_relation() = ToApi(r);
               if (r.retracted()) return v1::RELATION_RETRACTED;
-              return first || previous_retracted ? v1::RELATION_ADDED : v1::RELATION_CHANGED;
+              return previous == nullptr || previous->retracted() ? v1::RELATION_ADDED : v1::RELATION_CHANGED;
             },
             response);
       case v1::GetHistoryRequest::TARGET_NOT_SET: break;

@@ -188,6 +188,72 @@ grpc::ServerUnaryReactor* IngestServiceImpl::DeleteDocument(grpc::CallbackServer
   return Reply(ctx, [&] { return CommitDeletion(*slot_, *request, storage::DeletionItem::DOCUMENT, response); });
 }
 
+namespace {
+
+// MergeEntities and UnmergeEntity: merges committed alone; the answer is `answer_id` as
+// read at the revision written. `fields` names each merge's id in the request.
+absl::Status CommitMerges(const StoreSlot& slot, const google::protobuf::Message& request,
+                          const std::string& request_id, std::vector<storage::Merge> merges,
+                          const std::vector<std::string>& fields, const std::string& answer_id,
+                          v1::MergeResponse* response) {
+  ASSIGN_OR_RETURN(storage::Store * store, slot.Get());
+  RETURN_IF_ERROR(CheckRequestId(request_id));
+  storage::WriteSet batch;
+  batch.merges = std::move(merges);
+  batch.request_id = request_id;
+  if (!batch.request_id.empty()) batch.fingerprint = Fingerprint(request, {"request_id"});
+  ASSIGN_OR_RETURN(cluster::Committer * writer, slot.Writer());
+  auto committed = writer->Commit(batch);
+  if (!committed.ok()) {
+    absl::Status status = committed.status();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      status = storage::RenameField(status, absl::StrCat("merges[", i, "].id"), fields[i]);
+      status = storage::RenameField(status, absl::StrCat("merges[", i, "].into"), "survivor");
+    }
+    return status;
+  }
+  // As for a deletion: a leader of an older build drops merges it does not know.
+  if (committed->entity_ids.size() != batch.merges.size())
+    return absl::FailedPreconditionError(
+        "the cluster's leader did not apply the merge (an annalsd older than MergeEntities?); upgrade every "
+        "member, then retry");
+  response->set_revision(committed->revision);
+  ASSIGN_OR_RETURN(auto entity, store->GetEntity(answer_id, committed->revision));
+  if (!entity) return absl::InternalError(absl::StrCat("entity '", answer_id, "' cannot be read back"));
+  ToApi(*entity, response->mutable_entity());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* IngestServiceImpl::MergeEntities(grpc::CallbackServerContext* ctx,
+                                                           const v1::MergeEntitiesRequest* request,
+                                                           v1::MergeResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckId("survivor", request->survivor()));
+    RETURN_IF_ERROR(RequireItems(request->ids(), "ids"));
+    std::vector<storage::Merge> merges;
+    std::vector<std::string> fields;
+    for (int i = 0; i < request->ids_size(); ++i) {
+      fields.push_back(absl::StrCat("ids[", i, "]"));
+      RETURN_IF_ERROR(CheckId(fields.back(), request->ids(i)));
+      merges.push_back({request->ids(i), request->survivor()});
+    }
+    return CommitMerges(*slot_, *request, request->request_id(), std::move(merges), fields, request->survivor(),
+                        response);
+  });
+}
+
+grpc::ServerUnaryReactor* IngestServiceImpl::UnmergeEntity(grpc::CallbackServerContext* ctx,
+                                                           const v1::UnmergeEntityRequest* request,
+                                                           v1::MergeResponse* response) {
+  return Reply(ctx, [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckId("id", request->id()));
+    return CommitMerges(*slot_, *request, request->request_id(), {{request->id(), ""}}, {"id"}, request->id(),
+                        response);
+  });
+}
+
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* IngestServiceImpl::Ingest(
     grpc::CallbackServerContext* ctx) {
   auto store = slot_->Writer();

@@ -27,6 +27,12 @@ class IngestServiceImpl final : public v1::IngestService::CallbackService {
   grpc::ServerUnaryReactor* DeleteDocument(grpc::CallbackServerContext* ctx,
                                            const v1::DeleteDocumentRequest* request,
                                            v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* MergeEntities(grpc::CallbackServerContext* ctx,
+                                          const v1::MergeEntitiesRequest* request,
+                                          v1::MergeResponse* response) override;
+  grpc::ServerUnaryReactor* UnmergeEntity(grpc::CallbackServerContext* ctx,
+                                          const v1::UnmergeEntityRequest* request,
+                                          v1::MergeResponse* response) override;
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Ingest(
       grpc::CallbackServerContext* ctx) override;
 

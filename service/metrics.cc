@@ -139,8 +139,8 @@ class LiveCollector final : public prometheus::Collectable {
                        prometheus::MetricType::Counter);
     static constexpr const char* kKinds[] = {"other",      "entity",          "document",
                                              "relation",   "retraction",      "entity_deletion",
-                                             "document_deletion"};
-    for (int k = 1; k < 7; ++k) {
+                                             "document_deletion", "entity_merge",    "entity_unmerge"};
+    for (int k = 1; k < 9; ++k) {
       prometheus::ClientMetric m;
       m.label.push_back({"kind", kKinds[k]});
       m.counter.value = static_cast<double>(rows_[k]);
@@ -198,7 +198,7 @@ class LiveCollector final : public prometheus::Collectable {
     auto s = store_->ScanChanges(counted_through_, latest, [&](const storage::ChangeRecord& change) {
       for (const auto& c : change.changes()) {
         const int kind = c.kind();
-        if (kind >= 1 && kind <= 6) ++rows_[kind];  // storage::ChangeEntry::Kind
+        if (kind >= 1 && kind <= 8) ++rows_[kind];  // storage::ChangeEntry::Kind
       }
       ++commits_;
       last = change.revision();
@@ -239,7 +239,7 @@ class LiveCollector final : public prometheus::Collectable {
   std::atomic<bool> serving_{false};
   bool counting_ = false;
   mutable int64_t counted_through_ = 0;
-  mutable uint64_t rows_[7] = {0, 0, 0, 0, 0, 0, 0};
+  mutable uint64_t rows_[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
   mutable uint64_t commits_ = 0;
   mutable uint64_t uncounted_revisions_ = 0;
 };

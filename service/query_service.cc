@@ -153,6 +153,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetRelation(grpc::CallbackServerCont
       return absl::NotFoundError(absl::StrCat("id: relation '", request->id(), "' was retracted at revision ",
                                               relation->revision(), " (show_retracted returns it)"));
     if (view == storage::View::kBasic) storage::ToBasic(&*relation);
+    store->ResolveEnds(rev, &*relation);  // as every relation read shows it (store.h)
     *response = ToApi(*relation);
     ReportRevision(ctx, rev);
     return absl::OkStatus();

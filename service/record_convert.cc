@@ -105,6 +105,9 @@ void ToApi(const storage::EntityRecord& e, v1::Entity* out) {
   out->set_revision(e.revision());
   if (e.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(e.recorded_at_micros());
   out->set_deleted(e.deleted());
+  if (!e.merged_into().empty()) out->set_merged_into(e.merged_into());
+  if (!e.redirected_from().empty()) out->set_redirected_from(e.redirected_from());
+  for (const auto& id : e.merged_ids()) out->add_merged_ids(id);
 }
 
 v1::Entity ToApi(const storage::EntityRecord& e) {
@@ -174,6 +177,8 @@ void ToApi(const storage::RelationRecord& r, v1::Relation* out) {
   if (r.recorded_at_micros() != 0) *out->mutable_recorded_at() = Micros(r.recorded_at_micros());
   out->set_retracted(r.retracted());
   if (!r.retraction_reason().empty()) out->set_retraction_reason(r.retraction_reason());
+  if (!r.written_subject().empty()) out->set_written_subject(r.written_subject());
+  if (!r.written_object().empty()) out->set_written_object(r.written_object());
 }
 
 v1::Relation ToApi(const storage::RelationRecord& r) {

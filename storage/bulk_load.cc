@@ -193,6 +193,10 @@ class BulkLoader::Impl {
     *part_.add_entities() = entity;
     EntityRecord previous;
     ASSIGN_OR_RETURN(bool had, Sticky(writer_->LoadCurrent(Cf::kEntities, entity.id(), &previous)));
+    if (had && !previous.merged_into().empty())  // as UpsertEntities refuses it (store_commit.cc)
+      return Sticky(absl::FailedPreconditionError(
+          absl::StrCat("entity '", entity.id(), "' is merged into '", previous.merged_into(),
+                       "': write the survivor, or unmerge it first")));
     if (VersionWriter::Unchanged(had ? &previous : nullptr, entity)) {
       ++stats_.unchanged_count;
       return absl::OkStatus();

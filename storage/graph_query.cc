@@ -137,9 +137,10 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
     return static_cast<int>(reached.size() + out.relations.size()) >= budget.max_results;
   };
   for (size_t i = 0; i < starts.size(); ++i) {
-    const std::string& id = starts[i];
+    RETURN_IF_ERROR(RequireEntity(store, starts[i], rev, absl::StrCat("starts[", i, "]")));
+    // A merged entity is walked as its survivor, which every relation's ends resolve to.
+    const std::string id = store.ResolveEntityId(starts[i], rev);
     if (depth_of.contains(id)) continue;
-    RETURN_IF_ERROR(RequireEntity(store, id, rev, absl::StrCat("starts[", i, "]")));
     depth_of[id] = 0;
     queue.push_back(id);
   }
@@ -197,12 +198,16 @@ absl::StatusOr<TraverseResult> Traverse(Store& store, int64_t rev, const std::ve
   return out;
 }
 
-absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source,
-                                      const std::string& target, int max_hops, const RelationFilter& filter,
+absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::string& source_as_asked,
+                                      const std::string& target_as_asked, int max_hops, const RelationFilter& filter,
                                       bool time_respecting, int k, const QueryBudget& budget) {
-  RETURN_IF_ERROR(RequireEntity(store, source, rev, "source"));
-  RETURN_IF_ERROR(RequireEntity(store, target, rev, "target"));
+  RETURN_IF_ERROR(RequireEntity(store, source_as_asked, rev, "source"));
+  RETURN_IF_ERROR(RequireEntity(store, target_as_asked, rev, "target"));
+  // Merged entities are searched as their survivors, which every relation's ends resolve to.
+  const std::string source = store.ResolveEntityId(source_as_asked, rev);
+  const std::string target = store.ResolveEntityId(target_as_asked, rev);
   PathsResult out;
+  if (source == target) return out;  // one entity since a merge: no path between two ends
   // The search needs only what the index entries hold (the ends and the valid range); the
   // relations of the paths found are read whole at the end. Reading every relation record
   // while searching was most of a search's time (MultiGet and record parsing, profiled).
@@ -351,6 +356,7 @@ absl::StatusOr<PathsResult> FindPaths(Store& store, int64_t rev, const std::stri
         ASSIGN_OR_RETURN(auto record, store.GetRelation(step.relation.id(), rev));
         if (!record)
           return absl::DataLossError(absl::StrCat("relation ", step.relation.id(), " is indexed but cannot be read"));
+        store.ResolveEnds(rev, &*record);  // as the search saw it (FindRelations resolves merges)
         it = whole.emplace(step.relation.id(), std::move(*record)).first;
       }
       step.relation = it->second;

@@ -58,6 +58,22 @@ std::string Version(std::string_view id, int64_t rev) {
   return k;
 }
 
+std::string Redirect(std::string_view entity_id, int64_t rev) {
+  std::string k(kRedirectPrefix);
+  AppendId(&k, entity_id);
+  AppendU64(&k, static_cast<uint64_t>(rev));
+  return k;
+}
+
+std::optional<RedirectKey> ParseRedirect(std::string_view key) {
+  if (key.substr(0, kRedirectPrefix.size()) != kRedirectPrefix) return std::nullopt;
+  key.remove_prefix(kRedirectPrefix.size());
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return std::nullopt;
+  const std::string_view id = key.substr(0, key.size() - 9);
+  if (id.find('\0') != std::string_view::npos) return std::nullopt;
+  return RedirectKey{id, static_cast<int64_t>(ReadU64(key.substr(key.size() - 8)))};
+}
+
 int64_t VersionRevision(std::string_view key) {
   return static_cast<int64_t>(~ReadU64(key.substr(key.size() - 8)));
 }

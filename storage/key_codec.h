@@ -14,6 +14,8 @@
 //                 "settings"                                                   Settings
 //                 "cluster" (the cluster it is a member of; local)             text
 //                 "index_rebuild" (while a rebuild of the index families runs)  u64
+//                 "redirect" 00 | entity_id 00 | rev(8): a merge (target) or an  text
+//                   unmerge ("") of the entity at rev (storage/redirects.h)
 //  entities       entity_id 00 | ~rev(8)                                        EntityRecord
 //  documents      document_id 00 | ~rev(8)                                      DocumentRecord
 //  relations      relation_id 00 | ~rev(8)                                      RelationRecord
@@ -192,6 +194,15 @@ struct NameKey {
   int64_t rev = 0;
 };
 std::optional<NameKey> ParseName(std::string_view key);
+
+// meta "redirect" 00 | entity_id 00 | rev(8): oldest first within an id.
+std::string Redirect(std::string_view entity_id, int64_t rev);
+inline constexpr std::string_view kRedirectPrefix{"redirect\0", 9};
+struct RedirectKey {
+  std::string_view entity_id;
+  int64_t rev = 0;
+};
+std::optional<RedirectKey> ParseRedirect(std::string_view key);
 
 std::string Change(int64_t rev);
 // log: position(8) | part(4), and its decoder.

@@ -36,6 +36,9 @@ struct RelationFilter {
   // ClaimStatus values; empty: asserted (an unspecified status counts as asserted).
   std::vector<int> statuses;
   std::optional<DayWindow> window;
+  // Ids as written: no merge is resolved (Store::FindRelations). The committer's own checks
+  // read this way, as do `annals verify` and the deletion cascades.
+  bool as_written = false;
 };
 
 // Every ClaimStatus, for a filter that wants relations whatever their status (a change

@@ -33,6 +33,7 @@
 #include "storage/key_codec.h"
 #include "storage/label_cache.h"
 #include "storage/record.pb.h"
+#include "storage/redirects.h"
 #include "storage/relation_filter.h"
 #include "storage/valid_time.h"
 
@@ -87,9 +88,20 @@ struct Deletion {
   bool cascade = false;
 };
 
+// Merges the entity `id` into the survivor `into` (storage/redirects.h), or, with `into`
+// empty, undoes the merge of `id`. Refused (FAILED_PRECONDITION, NOT_FOUND or
+// INVALID_ARGUMENT naming "merges[i].id" or "merges[i].into") for an unknown or deleted
+// id, an entity into itself, into an entity merged itself, an entity merged already, and
+// an unmerge of an entity that is not merged; so no chain of merges closes into a cycle.
+struct Merge {
+  std::string id;
+  std::string into;
+};
+
 // A batch of writes, validated for shape by the caller; committed whole or not at all.
 // Within a batch, relations may name entities and documents of the same batch. Deletions
-// come alone: a batch with deletions holds nothing else (INVALID_ARGUMENT "deletions").
+// and merges come alone: a batch with either holds nothing else (INVALID_ARGUMENT
+// "deletions" / "merges").
 struct WriteSet {
   std::string request_id;   // empty: not idempotent
   std::string fingerprint;  // digest of the payload, to tell a retry from a reuse
@@ -98,6 +110,7 @@ struct WriteSet {
   std::vector<RelationRecord> relations;  // an empty id is assigned by the store
   std::vector<Retraction> retractions;
   std::vector<Deletion> deletions;
+  std::vector<Merge> merges;
 };
 
 
@@ -246,7 +259,21 @@ class Store {
 
   // The version current at `rev`, or nullopt (also when it is a tombstone: deleted at or
   // before `rev`). GetRelation returns retracted versions too.
+  //
+  // Merges are resolved (storage/redirects.h): GetEntity and GetEntities of an entity
+  // merged at `rev` answer with its survivor (redirected_from set to the id asked), and a
+  // survivor lists its merged entities in merged_ids and their labels and aliases among its
+  // aliases. LoadEntityAsWritten reads the version itself. GetRelation answers as written
+  // (ResolveEnds shows it as a resolving read does).
   absl::StatusOr<std::optional<EntityRecord>> GetEntity(std::string_view id, int64_t rev);
+  absl::StatusOr<std::optional<EntityRecord>> LoadEntityAsWritten(std::string_view id, int64_t rev);
+  // The entity `id` stands for at `rev`: the end of its chain of merges (itself when it is
+  // not merged), and every entity merged into `survivor` at `rev`, directly or not.
+  std::string ResolveEntityId(std::string_view id, int64_t rev) const;
+  std::vector<std::string> MergedInto(std::string_view survivor, int64_t rev) const;
+  // A relation's ends as a read that resolves merges shows them: each end merged at `rev`
+  // replaced by its survivor, the id as written kept in written_subject / written_object.
+  void ResolveEnds(int64_t rev, RelationRecord* relation) const;
   absl::StatusOr<std::optional<DocumentRecord>> GetDocument(std::string_view id, int64_t rev);
   absl::StatusOr<std::optional<RelationRecord>> GetRelation(std::string_view id, int64_t rev);
   // The label and kind of each entity at `rev` (nullopt: none), in the order given: what the
@@ -261,7 +288,10 @@ class Store {
   // Relations visible at `rev` that pass `filter` (relation_filter.h), after `cursor`, at
   // most `limit`, in the order of the filter's plan of scans (PlanScans). The one read of
   // relations by filter: ListRelations, Neighbors, the graph queries and the change
-  // feed's scopes all come here.
+  // feed's scopes all come here. Unless the filter asks for ids as written, merges are
+  // resolved: an anchor stands for its survivor and everything merged into it (their
+  // scans follow the survivor's, in id order), `other_id` matches through merges, and
+  // every hit's ends are shown resolved (ResolveEnds).
   absl::StatusOr<RelationPage> FindRelations(const RelationFilter& filter, int64_t rev, std::string_view cursor,
                                              int limit, View view = View::kFull);
 
@@ -367,6 +397,13 @@ class Store {
   // The deletions' items of an entry, and their cascades expanded into its relations and
   // retractions against the store at its head.
   absl::Status AddDeletionsLocked(const std::vector<Deletion>& deletions, LogEntry* entry);
+  // A survivor's view: merged_ids, and their names among its aliases.
+  absl::Status AddMergedNames(EntityRecord* survivor, int64_t rev);
+  // Fills redirects_ from meta's redirect keys, at Open (a bulk load writes no merges).
+  absl::Status LoadRedirects();
+  // Of a survivor's group (itself and merged_ids), the smallest id whose own names have
+  // the name term `term` at `rev`: where a search emits the group.
+  absl::StatusOr<std::string> FirstWithTerm(const EntityRecord& survivor, const std::string& term, int64_t rev);
   Store() = default;
 
   // The commit path (store_commit.cc); each needs commit_mu_ held.
@@ -428,6 +465,8 @@ class Store {
   // written. Cleared when it reaches kKnownIdsCap.
   absl::flat_hash_set<std::string> known_entities_, known_documents_;  // guarded by commit_mu_
   LabelCache labels_;  // every writer of entity versions invalidates it (label_cache.h)
+  // Every merge and unmerge, loaded from meta at Open, recorded as entries are written.
+  Redirects redirects_;
   int64_t last_recorded_micros_ = 0;  // guarded by commit_mu_
 };
 

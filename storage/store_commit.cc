@@ -10,6 +10,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
@@ -58,6 +59,7 @@ RelationFilter ReferringTo(DeletionItem::Kind kind, const std::string& id) {
   RelationFilter f;
   (kind == DeletionItem::ENTITY ? f.entity_id : f.document_id) = id;
   f.statuses = EveryStatus();
+  f.as_written = true;  // what names this very id, not what a merge shows under it
   return f;
 }
 
@@ -129,6 +131,7 @@ class Store::EntryBuilder {
   absl::Status AddEntities(const google::protobuf::RepeatedPtrField<EntityRecord>& entities);
   absl::Status AddRelations(const google::protobuf::RepeatedPtrField<RelationRecord>& relations);
   absl::Status AddRetractions(const google::protobuf::RepeatedPtrField<RetractionItem>& retractions);
+  absl::Status AddMerges(const google::protobuf::RepeatedPtrField<MergeItem>& merges);
   // Last: a deletion is checked against what the entry's other items leave current.
   absl::Status AddDeletions(const google::protobuf::RepeatedPtrField<DeletionItem>& deletions);
 
@@ -203,8 +206,17 @@ absl::Status Store::EntryBuilder::AddEntities(const google::protobuf::RepeatedPt
       Fail(absl::StrCat("entities[", i, "].id"), absl::StrCat("'", entity.id(), "' appears twice in the request"));
       continue;
     }
+    if (!entity.merged_into().empty() || !entity.redirected_from().empty() || entity.merged_ids_size() > 0) {
+      Fail(absl::StrCat("entities[", i, "].merged_into"), "is written by MergeEntities only");
+      continue;
+    }
     EntityRecord previous;
     ASSIGN_OR_RETURN(bool had, store_->LoadVersion(Cf::kEntities, entity.id(), rev_ - 1, &previous));
+    if (had && !previous.merged_into().empty())
+      return FieldFailure(absl::StatusCode::kFailedPrecondition, absl::StrCat("entities[", i, "].id"),
+                          absl::StrCat("entity '", entity.id(), "' is merged into '",
+                                       store_->redirects_.Resolve(entity.id(), rev_ - 1),
+                                       "': write the survivor, or unmerge it first"));
     if (VersionWriter::Unchanged(had ? &previous : nullptr, entity)) {
       ++result_.unchanged_count;
       continue;
@@ -301,6 +313,19 @@ absl::Status Store::EntryBuilder::AddDeletions(const google::protobuf::RepeatedP
     ASSIGN_OR_RETURN(bool had, store_->LoadVersion(entity ? Cf::kEntities : Cf::kDocuments, d.id(), rev_ - 1, current));
     if (!had || entity_record.deleted() || document_record.deleted())
       return FieldFailure(absl::StatusCode::kNotFound, field, absl::StrCat(what, " '", d.id(), "' does not exist"));
+    // Merges point at entities: neither end of one may go while it stands.
+    if (entity && !entity_record.merged_into().empty())
+      return FieldFailure(absl::StatusCode::kFailedPrecondition, field,
+                          absl::StrCat("entity '", d.id(), "' is merged into '", entity_record.merged_into(),
+                                       "'; unmerge it first"));
+    if (entity) {
+      const std::vector<std::string> members = store_->redirects_.Members(d.id(), rev_ - 1);
+      if (!members.empty())
+        return FieldFailure(absl::StatusCode::kFailedPrecondition, field,
+                            absl::StrCat("entity '", d.id(), "' is the survivor of ", members.size(),
+                                         " merged entit", members.size() == 1 ? "y" : "ies", " (first: '",
+                                         members.front(), "'); unmerge them first"));
+    }
     // Every relation current before this entry that names it must leave it in this entry:
     // retracted, or put again without it.
     const RelationFilter referring = ReferringTo(d.kind(), d.id());
@@ -345,6 +370,73 @@ absl::Status Store::EntryBuilder::AddDeletions(const google::protobuf::RepeatedP
   return absl::OkStatus();
 }
 
+absl::Status Store::EntryBuilder::AddMerges(const google::protobuf::RepeatedPtrField<MergeItem>& merges) {
+  // Where each entity of this entry points after the items so far ("" : not merged), so
+  // that later items are checked against earlier ones.
+  absl::flat_hash_map<std::string, std::string> now;
+  std::map<std::string, EntityRecord> current;  // a std::map: pointers into it stay valid
+  const auto load = [&](const std::string& id, const std::string& field) -> absl::StatusOr<EntityRecord*> {
+    auto it = current.find(id);
+    if (it != current.end()) return &it->second;
+    EntityRecord rec;
+    ASSIGN_OR_RETURN(bool had, store_->LoadVersion(Cf::kEntities, id, rev_ - 1, &rec));
+    if (!had || rec.deleted())
+      return FieldFailure(absl::StatusCode::kNotFound, field, absl::StrCat("entity '", id, "' does not exist"));
+    now[id] = rec.merged_into();
+    return &(current[id] = std::move(rec));
+  };
+  // The survivor `id` stands for now (the end of its chain).
+  const auto resolve = [&](const std::string& id) {
+    std::string at = id;
+    for (int step = 0; step < Redirects::kMaxChain; ++step) {
+      auto it = now.find(at);
+      const std::string next = it != now.end() ? it->second : store_->redirects_.TargetAt(at, rev_ - 1);
+      if (next.empty()) break;
+      at = next;
+    }
+    return at;
+  };
+  for (int i = 0; i < merges.size(); ++i) {
+    const MergeItem& m = merges[i];
+    const std::string id_field = absl::StrCat("merges[", i, "].id");
+    const std::string into_field = absl::StrCat("merges[", i, "].into");
+    if (m.id().empty()) return FieldFailure(absl::StatusCode::kInvalidArgument, id_field, "is required");
+    if (!batch_entities_.insert(m.id()).second)
+      return FieldFailure(absl::StatusCode::kInvalidArgument, id_field,
+                          absl::StrCat("'", m.id(), "' appears twice in the request"));
+    ASSIGN_OR_RETURN(EntityRecord* previous, load(m.id(), id_field));
+    const std::string was = now[m.id()];
+    if (m.into().empty()) {  // an unmerge
+      if (was.empty())
+        return FieldFailure(absl::StatusCode::kFailedPrecondition, id_field,
+                            absl::StrCat("entity '", m.id(), "' is not merged"));
+    } else {
+      if (m.into() == m.id())
+        return FieldFailure(absl::StatusCode::kInvalidArgument, into_field,
+                            absl::StrCat("entity '", m.id(), "' cannot be merged into itself"));
+      if (!was.empty())
+        return FieldFailure(absl::StatusCode::kFailedPrecondition, id_field,
+                            absl::StrCat("entity '", m.id(), "' is already merged into '", resolve(m.id()),
+                                         "'; unmerge it first"));
+      ASSIGN_OR_RETURN(EntityRecord* into, load(m.into(), into_field));
+      if (!into->merged_into().empty() || !now[m.into()].empty())
+        return FieldFailure(absl::StatusCode::kFailedPrecondition, into_field,
+                            absl::StrCat("entity '", m.into(), "' is itself merged into '", resolve(m.into()),
+                                         "'; merge into that one"));
+      // Unreachable while no merged entity can be a target, kept as the rule it enforces.
+      if (resolve(m.into()) == m.id())
+        return FieldFailure(absl::StatusCode::kFailedPrecondition, into_field, "the merge would make a cycle");
+    }
+    writer_.Merge(*previous, m.into());
+    previous->set_merged_into(m.into());
+    previous->set_revision(rev_);
+    now[m.id()] = m.into();
+    result_.entity_ids.push_back(m.id());
+    ++result_.entities_written;
+  }
+  return absl::OkStatus();
+}
+
 int64_t Store::NextRecordedTimeLocked() const {
   // Recorded time never goes backwards and never repeats, whatever the clock does.
   const int64_t now = options_.clock ? options_.clock() : absl::ToUnixMicros(absl::Now());
@@ -369,6 +461,7 @@ absl::StatusOr<Store::BuiltEntry> Store::BuildEntryLocked(const LogEntry& entry)
   RETURN_IF_ERROR(builder->AddEntities(entry.entities()));
   RETURN_IF_ERROR(builder->AddRelations(entry.relations()));
   RETURN_IF_ERROR(builder->AddRetractions(entry.retractions()));
+  RETURN_IF_ERROR(builder->AddMerges(entry.merges()));
   RETURN_IF_ERROR(builder->AddDeletions(entry.deletions()));
   if (!builder->errors().empty()) return FieldFailure(absl::StatusCode::kInvalidArgument, builder->errors());
   BuiltEntry built;
@@ -419,13 +512,16 @@ absl::Status Store::WriteEntryLocked(const LogEntry& entry, BuiltEntry& built) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
-  if (entry.entities_size() > 0 || entry.deletions_size() > 0) {  // before the revision is published (label_cache.h)
+  if (entry.entities_size() > 0 || entry.deletions_size() > 0 || entry.merges_size() > 0) {  // before the revision is published (label_cache.h)
     std::vector<std::string> ids;
     for (const auto& e : entry.entities()) ids.push_back(e.id());
+    for (const auto& m : entry.merges()) ids.push_back(m.id());
     for (const auto& d : entry.deletions())
       if (d.kind() == DeletionItem::ENTITY) ids.push_back(d.id());
     labels_.Invalidate(ids);
   }
+  for (const auto& m : entry.merges())  // written; readers at `rev` see it once it is published
+    redirects_.Record(m.id(), rev, m.into());
   for (const auto& d : entry.deletions())  // no longer there: the next check reads the store
     (d.kind() == DeletionItem::ENTITY ? known_entities_ : known_documents_).erase(d.id());
 
@@ -523,6 +619,16 @@ absl::StatusOr<Store::Prepared> Store::PrepareLocked(const WriteSet& batch) {
     if (!batch.entities.empty() || !batch.documents.empty() || !batch.relations.empty() || !batch.retractions.empty())
       return FieldFailure(absl::StatusCode::kInvalidArgument, "deletions", "a deletion comes in a request of its own");
     RETURN_IF_ERROR(AddDeletionsLocked(batch.deletions, &entry));
+  }
+  if (!batch.merges.empty()) {
+    if (!batch.entities.empty() || !batch.documents.empty() || !batch.relations.empty() ||
+        !batch.retractions.empty() || !batch.deletions.empty())
+      return FieldFailure(absl::StatusCode::kInvalidArgument, "merges", "a merge comes in a request of its own");
+    for (const Merge& m : batch.merges) {
+      MergeItem* item = entry.add_merges();
+      item->set_id(m.id);
+      item->set_into(m.into);
+    }
   }
 
   ASSIGN_OR_RETURN(BuiltEntry built, BuildEntryLocked(entry));

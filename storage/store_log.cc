@@ -77,7 +77,9 @@ absl::Status Store::ReadLog(int64_t from, int64_t to, const std::function<bool(c
 absl::StatusOr<std::map<std::string, std::string>> Store::FamilyDigests(DigestScope scope) {
   // Bookkeeping of the history (positions, trims, settings, the format) stays out of the
   // data digest: it is what reads can see, and all of it.
-  auto data_meta = [](std::string_view k) { return k == "revision" || k == "next_relation"; };
+  auto data_meta = [](std::string_view k) {
+    return k == "revision" || k == "next_relation" || k.substr(0, key::kRedirectPrefix.size()) == key::kRedirectPrefix;
+  };
   auto local_meta = [](std::string_view k) { return k == "cluster"; };
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   std::map<std::string, std::string> out;

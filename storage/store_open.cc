@@ -83,6 +83,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     if (format == 1) RETURN_IF_ERROR(store->UpgradeFromFormat1Locked());
     RETURN_IF_ERROR(store->UpgradeIndexesLocked());
   }
+  RETURN_IF_ERROR(store->LoadRedirects());
   // Recorded time goes on from the last entry's (or, before the log, the last revision's).
   if (store->LastPosition() > 0) {
     ASSIGN_OR_RETURN(store->last_recorded_micros_, store->LastEntryRecordedMicros());
@@ -189,6 +190,10 @@ absl::StatusOr<std::vector<std::optional<EntityRecord>>> Store::GetEntities(cons
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kEntities)));
   std::vector<std::optional<EntityRecord>> out(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
+    if (!redirects_.empty()) {  // through merges: one at a time (store_merges.cc)
+      ASSIGN_OR_RETURN(out[i], GetEntity(ids[i], rev));
+      continue;
+    }
     EntityRecord rec;
     ASSIGN_OR_RETURN(bool found, SeekVersion(it.get(), Cf::kEntities, ids[i], rev, &rec));
     if (found && !rec.deleted()) out[i] = std::move(rec);

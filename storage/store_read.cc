@@ -67,9 +67,17 @@ absl::Status Store::ScanRelationIndex(Cf family, const std::string& from, const 
 }
 
 absl::StatusOr<std::optional<EntityRecord>> Store::GetEntity(std::string_view id, int64_t rev) {
-  EntityRecord rec;
-  ASSIGN_OR_RETURN(bool found, LoadVersion(Cf::kEntities, id, rev, &rec));
-  return found && !rec.deleted() ? std::optional<EntityRecord>(std::move(rec)) : std::nullopt;
+  ASSIGN_OR_RETURN(std::optional<EntityRecord> rec, LoadEntityAsWritten(id, rev));
+  if (!rec || redirects_.empty()) return rec;
+  if (const std::string survivor = redirects_.Resolve(id, rev); survivor != id) {
+    ASSIGN_OR_RETURN(rec, LoadEntityAsWritten(survivor, rev));
+    if (!rec)  // a survivor cannot be deleted while merged entities point at it
+      return absl::DataLossError(absl::StrCat("entity '", std::string(id), "' is merged into '", survivor,
+                                              "', which has no version at revision ", rev));
+    rec->set_redirected_from(std::string(id));
+  }
+  RETURN_IF_ERROR(AddMergedNames(&*rec, rev));
+  return rec;
 }
 
 absl::StatusOr<std::optional<DocumentRecord>> Store::GetDocument(std::string_view id, int64_t rev) {
@@ -121,7 +129,23 @@ absl::StatusOr<std::pair<std::vector<DocumentRecord>, std::string>> Store::ListD
 absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, int64_t rev,
                                                   std::string_view cursor, int limit, View view) {
   if (limit < 1) return FieldFailure(absl::StatusCode::kInvalidArgument, "limit", "must be at least 1");
-  const std::vector<IndexScan> plan = PlanScans(filter);
+  // Through merges (store_merges.cc): the anchor's survivor and every entity merged into
+  // it, each one's scans in turn, so a cursor is still a position in one plan.
+  const bool resolve = !filter.as_written && !redirects_.empty();
+  std::vector<IndexScan> plan;
+  if (resolve && !filter.entity_id.empty()) {
+    RelationFilter each = filter;
+    each.entity_id = redirects_.Resolve(filter.entity_id, rev);
+    plan = PlanScans(each);
+    for (const std::string& member : redirects_.Members(each.entity_id, rev)) {
+      each.entity_id = member;
+      for (IndexScan& scan : PlanScans(each)) plan.push_back(std::move(scan));
+    }
+  } else {
+    plan = PlanScans(filter);
+  }
+  const std::string other_id = resolve && !filter.other_id.empty() ? redirects_.Resolve(filter.other_id, rev)
+                                                                     : filter.other_id;
   ScanCursor resume;
   if (!cursor.empty()) {
     auto decoded = DecodeScanCursor(cursor, plan);
@@ -160,8 +184,9 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
                                                  std::string(entry.rel_id)));
         return false;
       }
-      const bool other_ok = filter.other_id.empty() ||
-                            (outgoing ? hit.relation.object_id() : hit.relation.subject()) == filter.other_id;
+      const std::string& other_end = outgoing ? hit.relation.object_id() : hit.relation.subject();
+      const bool other_ok = other_id.empty() ||
+                            (resolve ? redirects_.Resolve(other_end, rev) == other_id : other_end == other_id);
       if (!other_ok) {
         page.hits.pop_back();
         return true;
@@ -206,6 +231,8 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
     for (size_t slot : record_slots) records.push_back(&page.hits[slot].relation);
     RETURN_IF_ERROR(LoadExactMany(Cf::kRelations, record_keys, records));
   }
+  if (resolve)
+    for (RelationHit& hit : page.hits) ResolveEnds(rev, &hit.relation);
   return page;
 }
 
@@ -227,11 +254,22 @@ absl::StatusOr<EntityPage> Store::SearchEntities(std::string_view query, std::st
     if (name->rev > rev) continue;  // written after the revision read
     if (static_cast<int64_t>(key::ReadU64(std::string_view(it->value().data(), 8))) <= rev) continue;  // replaced
     EntityRecord rec;
-    ASSIGN_OR_RETURN(bool found, LoadExact(Cf::kEntities, name->entity_id, name->rev, &rec));
-    if (!found)
-      return absl::DataLossError(absl::StrCat("name index points at missing entity ", std::string(name->entity_id)));
+    if (redirects_.empty()) {
+      ASSIGN_OR_RETURN(bool found, LoadExact(Cf::kEntities, name->entity_id, name->rev, &rec));
+      if (!found)
+        return absl::DataLossError(absl::StrCat("name index points at missing entity ", std::string(name->entity_id)));
+    } else {
+      // Through merges: a merged entity's names find its survivor, which answers with
+      // every name of its group (store_merges.cc).
+      ASSIGN_OR_RETURN(std::optional<EntityRecord> view, GetEntity(name->entity_id, rev));
+      if (!view)
+        return absl::DataLossError(absl::StrCat("name index points at missing entity ", std::string(name->entity_id)));
+      rec = std::move(*view);
+      rec.clear_redirected_from();
+    }
     if (!kind.empty() && rec.kind() != kind) continue;
-    // An entity matching through several terms is returned at the smallest one only.
+    // An entity matching through several terms is returned at the smallest one only, and
+    // a group of merged entities at the first of its ids that has that term.
     std::string smallest(name->term);
     for (const std::string& n : [&] {
            std::vector<std::string> names(rec.aliases().begin(), rec.aliases().end());
@@ -241,6 +279,10 @@ absl::StatusOr<EntityPage> Store::SearchEntities(std::string_view query, std::st
       for (const std::string& t : NameTerms(n))
         if (t.compare(0, folded.size(), folded) == 0 && t < smallest) smallest = t;
     if (smallest != name->term) continue;
+    if (rec.merged_ids_size() > 0) {
+      ASSIGN_OR_RETURN(std::string first, FirstWithTerm(rec, smallest, rev));
+      if (first != name->entity_id) continue;
+    }
     if (static_cast<int>(page.entities.size()) == limit) {
       page.next_cursor = last_key;
       break;

@@ -154,6 +154,7 @@ class Verifier {
     if (auto s = ReadMeta(); !s.ok()) return s;
     if (auto s = CheckChanges(); !s.ok()) return s;
     if (auto s = CheckEntities(); !s.ok()) return s;
+    if (auto s = CheckRedirects(); !s.ok()) return s;
     if (auto s = CheckDocuments(); !s.ok()) return s;
     if (auto s = CheckRelations(); !s.ok()) return s;
     for (Cf family : {Cf::kOut, Cf::kIn, Cf::kByPredicate, Cf::kByTime, Cf::kByDocument})
@@ -292,6 +293,8 @@ class Verifier {
     Cf family;
     switch (entry.kind()) {
       case ChangeEntry::ENTITY_UPSERTED:
+      case ChangeEntry::ENTITY_MERGED:
+      case ChangeEntry::ENTITY_UNMERGED:
       case ChangeEntry::ENTITY_DELETED: family = Cf::kEntities; break;
       case ChangeEntry::DOCUMENT_PUT:
       case ChangeEntry::DOCUMENT_DELETED: family = Cf::kDocuments; break;
@@ -422,6 +425,7 @@ class Verifier {
     return WalkRecords<EntityRecord>(Cf::kEntities, &report_.entity_versions,
                                      [&](const EntityRecord& e, int64_t next_rev) -> absl::Status {
       NoteTombstone(e, next_rev, "entities", &deleted_entities_);
+      NoteRedirect(e, next_rev);
       for (const auto& term : EntityTerms(e)) {
         const std::string k = key::Name(term, e.id(), e.revision());
         std::string value;
@@ -436,11 +440,61 @@ class Verifier {
     });
   }
 
+  // The redirect keys a merge or unmerge writes (storage/redirects.h), derived from the
+  // entity versions on their own: a version that sets merged_into, and the version after
+  // one that had it (versions come newest first, so that one was seen just before).
+  void NoteRedirect(const EntityRecord& e, int64_t next_rev) {
+    const std::string where = absl::StrCat("entities: ", Quoted(e.id()), " @", e.revision());
+    if (!e.redirected_from().empty() || e.merged_ids_size() > 0)
+      Problem(absl::StrCat(where, " stores what only a read adds (redirected_from, merged_ids)"));
+    if (!e.merged_into().empty()) {
+      expected_redirects_[key::Redirect(e.id(), e.revision())] = e.merged_into();
+      if (e.merged_into() == e.id()) Problem(absl::StrCat(where, " is merged into itself"));
+      if (next_rev != kOpen && !newer_merged_)  // the version after it is an unmerge or a tombstone
+        expected_redirects_.try_emplace(key::Redirect(e.id(), next_rev), "");
+    }
+    newer_merged_ = !e.merged_into().empty();
+  }
+
+  absl::Status CheckRedirects() {
+    const std::string until = key::PrefixEnd(key::kRedirectPrefix);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(until);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kMeta)));
+    std::set<std::string> seen;
+    for (it->Seek(key::kRedirectPrefix); it->Valid(); it->Next()) {
+      const std::string k = it->key().ToString();
+      const auto parsed = key::ParseRedirect(k);
+      if (!parsed) {
+        Problem(absl::StrCat("meta: malformed redirect key ", Quoted(k)));
+        continue;
+      }
+      seen.insert(k);
+      const std::string where = absl::StrCat("meta: redirect of ", Quoted(parsed->entity_id), " @", parsed->rev);
+      auto expected = expected_redirects_.find(k);
+      if (expected == expected_redirects_.end())
+        Problem(absl::StrCat(where, " has no entity version that merges or unmerges it"));
+      else if (expected->second != it->value().ToString())
+        Problem(absl::StrCat(where, " says ", Quoted(it->value().ToString()), " but the version says ",
+                             Quoted(expected->second)));
+    }
+    for (const auto& [k, target] : expected_redirects_)
+      if (!seen.contains(k)) {
+        const auto parsed = key::ParseRedirect(k);
+        Problem(absl::StrCat("entities: ", Quoted(parsed->entity_id), " @", parsed->rev,
+                             target.empty() ? " ends a merge" : " is merged", " but meta has no redirect key for it"));
+      }
+    return FromRocks(it->status());
+  }
+
   absl::Status CheckRelations() {
     return WalkRecords<RelationRecord>(Cf::kRelations, &report_.relation_versions,
                                        [&](const RelationRecord& r, int64_t) -> absl::Status {
       const std::string where = absl::StrCat("relations: ", Quoted(r.id()), " @", r.revision());
       if (r.subject().empty() || r.predicate().empty()) Problem(absl::StrCat(where, ": no subject or predicate"));
+      if (!r.written_subject().empty() || !r.written_object().empty())
+        Problem(absl::StrCat(where, ": stores what only a read adds (written_subject, written_object)"));
       auto bounds = BoundsOf(r.valid());
       if (!bounds.ok()) {
         Problem(absl::StrCat(where, ": stored valid time is invalid: ", bounds.status().message()));
@@ -683,6 +737,8 @@ class Verifier {
     for (const auto& d : e.deletions())
       items[{d.kind() == DeletionItem::ENTITY ? ChangeEntry::ENTITY_DELETED : ChangeEntry::DOCUMENT_DELETED, d.id()}] =
           "deleted";
+    for (const auto& m : e.merges())
+      items[{m.into().empty() ? ChangeEntry::ENTITY_UNMERGED : ChangeEntry::ENTITY_MERGED, m.id()}] = m.into();
     for (const ChangeEntry& c : change.changes()) {
       auto item = items.find({c.kind(), c.id()});
       if (item == items.end()) {
@@ -700,6 +756,10 @@ class Verifier {
         Found<EntityRecord> f;
         RETURN_IF_ERROR(Lookup(Cf::kEntities, c.id(), e.revision(), &f));
         found = f.parsed, stored = Content(f.record);
+      } else if (c.kind() == ChangeEntry::ENTITY_MERGED || c.kind() == ChangeEntry::ENTITY_UNMERGED) {
+        Found<EntityRecord> f;
+        RETURN_IF_ERROR(Lookup(Cf::kEntities, c.id(), e.revision(), &f));
+        found = f.parsed, stored = f.record.merged_into();
       } else if (c.kind() == ChangeEntry::ENTITY_DELETED || c.kind() == ChangeEntry::DOCUMENT_DELETED) {
         found = false;  // the tombstone itself is checked with the change log
       } else {
@@ -724,6 +784,9 @@ class Verifier {
   // Per id, the revision ranges [tombstone, next version) it did not exist in.
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> deleted_entities_, deleted_documents_;
   int64_t max_version_rev_ = 0;
+  // Redirect keys the entity versions call for (NoteRedirect), by key: the target or "".
+  std::map<std::string, std::string> expected_redirects_;
+  bool newer_merged_ = false;  // the version NoteRedirect saw last had merged_into set
 };
 
 }  // namespace

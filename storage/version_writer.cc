@@ -9,15 +9,28 @@ void VersionWriter::Record(ChangeEntry::Kind kind, const std::string& id, int64_
   entry->set_previous_revision(previous_revision);
 }
 
-void VersionWriter::Entity(const EntityRecord& entity, const EntityRecord* previous) {
-  EntityRecord rec = entity;
+void VersionWriter::WriteEntityVersion(EntityRecord rec, const EntityRecord* previous) {
   rec.set_revision(rev_);
   rec.set_recorded_at_micros(recorded_at_);
   sink_.Put(Cf::kEntities, key::Version(rec.id(), rev_), SerializeDeterministic(rec));
   if (previous != nullptr) CloseNames(*previous);
   const std::string open = U64Value(kOpen);
   for (const auto& term : EntityTerms(rec)) sink_.Put(Cf::kNames, key::Name(term, rec.id(), rev_), open);
-  Record(ChangeEntry::ENTITY_UPSERTED, rec.id(), previous ? previous->revision() : 0);
+}
+
+void VersionWriter::Entity(const EntityRecord& entity, const EntityRecord* previous) {
+  WriteEntityVersion(entity, previous);
+  Record(ChangeEntry::ENTITY_UPSERTED, entity.id(), previous ? previous->revision() : 0);
+}
+
+void VersionWriter::Merge(const EntityRecord& previous, const std::string& into) {
+  EntityRecord rec = previous;
+  rec.set_merged_into(into);
+  // Name terms are rewritten though unchanged, so that every open term points at the
+  // current version (what storage/verify.cc checks of every entity).
+  WriteEntityVersion(rec, &previous);
+  sink_.Put(Cf::kMeta, key::Redirect(rec.id(), rev_), into);
+  Record(into.empty() ? ChangeEntry::ENTITY_UNMERGED : ChangeEntry::ENTITY_MERGED, rec.id(), previous.revision());
 }
 
 void VersionWriter::CloseNames(const EntityRecord& previous) {

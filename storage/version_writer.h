@@ -20,16 +20,18 @@
 namespace annals::storage {
 
 // The order in which every writer applies an entry's items, and so the order of the lines
-// of a change record: documents, entities, relations, retractions, deletions.
+// of a change record: documents, entities, relations, retractions, merges, deletions.
 inline int ChangeKindOrder(ChangeEntry::Kind kind) {
   switch (kind) {
     case ChangeEntry::DOCUMENT_PUT: return 0;
     case ChangeEntry::ENTITY_UPSERTED: return 1;
     case ChangeEntry::RELATION_PUT: return 2;
     case ChangeEntry::RELATION_RETRACTED: return 3;
-    case ChangeEntry::ENTITY_DELETED: return 4;
-    case ChangeEntry::DOCUMENT_DELETED: return 5;
-    default: return 6;
+    case ChangeEntry::ENTITY_MERGED:
+    case ChangeEntry::ENTITY_UNMERGED: return 4;
+    case ChangeEntry::ENTITY_DELETED: return 5;
+    case ChangeEntry::DOCUMENT_DELETED: return 6;
+    default: return 7;
   }
 }
 
@@ -78,6 +80,10 @@ class VersionWriter {
   // Deletes the entity or document whose current version is `previous`: a tombstone
   // version (id and deleted only), and the previous version's name terms closed.
   void EntityTombstone(const EntityRecord& previous);
+  // Merges the entity whose current version is `previous` into `into`, or unmerges it
+  // (`into` empty): a version with merged_into set or cleared, its name terms carried
+  // over, and the meta redirect key that storage/redirects.h is loaded from.
+  void Merge(const EntityRecord& previous, const std::string& into);
   void DocumentTombstone(const DocumentRecord& previous);
 
   // The revision's change record, one line per version written, in writing order.
@@ -87,6 +93,8 @@ class VersionWriter {
 
  private:
   void Record(ChangeEntry::Kind kind, const std::string& id, int64_t previous_revision);
+  // The version key and name terms of `rec` (stamped here), the previous version's closed.
+  void WriteEntityVersion(EntityRecord rec, const EntityRecord* previous);
   // Ends the name terms of an entity version that a new version (or a tombstone) replaces.
   void CloseNames(const EntityRecord& previous);
   void CloseIndexEntries(const RelationRecord& previous);

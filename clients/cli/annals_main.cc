@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   });
   int code = 0;
 
-  // entity put|get|delete
+  // entity put|get|delete|merge|unmerge
   auto* entity = app.add_subcommand("entity", "create, replace, read or delete entities")->require_subcommand(1);
   EntityPutOptions ep;
   auto* entity_put = entity->add_subcommand("put", "create or replace an entity (the whole record)");
@@ -79,6 +79,18 @@ int main(int argc, char** argv) {
   entity_delete->add_flag("--cascade", del.cascade, "also retract every relation that names it");
   entity_delete->add_option("--request-id", del.request_id, "idempotency key for safe retries");
   entity_delete->callback([&] { conn.Connect(); code = EntityDelete(conn, del); });
+  MergeOptions merge;
+  auto* entity_merge = entity->add_subcommand(
+      "merge", "merge entities into a survivor: reads resolve them to it from now on (unmerge undoes it)");
+  entity_merge->add_option("survivor", merge.survivor, "the entity that stays")->required();
+  entity_merge->add_option("ids", merge.ids, "the entities merged into it")->required();
+  entity_merge->add_option("--request-id", merge.request_id, "idempotency key for safe retries");
+  entity_merge->callback([&] { conn.Connect(); code = EntityMerge(conn, merge); });
+  std::string unmerge_id, unmerge_request_id;
+  auto* entity_unmerge = entity->add_subcommand("unmerge", "undo the merge of one entity: it is itself again");
+  entity_unmerge->add_option("id", unmerge_id)->required();
+  entity_unmerge->add_option("--request-id", unmerge_request_id, "idempotency key for safe retries");
+  entity_unmerge->callback([&] { conn.Connect(); code = EntityUnmerge(conn, unmerge_id, unmerge_request_id); });
 
   // document put|delete
   auto* document = app.add_subcommand("document", "record or delete source documents")->require_subcommand(1);

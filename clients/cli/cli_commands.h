@@ -120,6 +120,14 @@ struct DeleteOptions {
 };
 int EntityDelete(Connection& c, const DeleteOptions& o);
 int DocumentDelete(Connection& c, const DeleteOptions& o);
+// `annals entity merge SURVIVOR ID...` and `annals entity unmerge ID`.
+struct MergeOptions {
+  std::string survivor;
+  std::vector<std::string> ids;
+  std::string request_id;
+};
+int EntityMerge(Connection& c, const MergeOptions& o);
+int EntityUnmerge(Connection& c, const std::string& id, const std::string& request_id);
 int Search(Connection& c, const std::string& query, const std::string& kind, int page_size, int64_t as_of,
            const std::string& page_token);
 int Neighbors(Connection& c, const NeighborsOptions& o);

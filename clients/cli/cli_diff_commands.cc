@@ -147,6 +147,7 @@ int History(Connection& c, const std::string& id, const std::string& kind) {
       if (v.has_relation()) std::cout << Describe(v.relation());
       if (v.has_entity() && v.entity().deleted()) std::cout << "(tombstone: deleted)";
       if (v.has_entity() && !v.entity().deleted()) std::cout << v.entity().label() << " (" << v.entity().kind() << ")";
+      if (v.has_entity() && !v.entity().merged_into().empty()) std::cout << " merged into " << v.entity().merged_into();
       if (v.has_document()) std::cout << (v.document().deleted() ? "(tombstone: deleted)" : v.document().title());
       std::cout << "\n";
     }

@@ -112,6 +112,12 @@ void Table::Print(std::ostream& out) const {
 
 void PrintEntity(const v1::Entity& e, std::ostream& out) {
   out << e.id() << "  " << e.label() << (e.kind().empty() ? "" : "  (" + e.kind() + ")") << "\n";
+  if (!e.redirected_from().empty()) out << "  redirected from " << e.redirected_from() << " (merged into it)\n";
+  if (e.merged_ids_size() > 0) {
+    out << "  merged into it: ";
+    for (int i = 0; i < e.merged_ids_size(); ++i) out << (i ? " " : "") << e.merged_ids(i);
+    out << "\n";
+  }
   if (e.aliases_size() > 0) {
     out << "  aliases: ";
     for (int i = 0; i < e.aliases_size(); ++i) out << (i ? "; " : "") << e.aliases(i);
@@ -126,6 +132,10 @@ void PrintEntity(const v1::Entity& e, std::ostream& out) {
 
 void PrintRelation(const v1::Relation& r, std::ostream& out) {
   out << r.id() << "  " << r.subject() << " --" << r.predicate() << "--> " << FormatObject(r) << "\n";
+  if (!r.written_subject().empty() || !r.written_object().empty())
+    out << "  written as: " << (r.written_subject().empty() ? r.subject() : r.written_subject()) << " --"
+        << r.predicate() << "--> " << (r.written_object().empty() ? FormatObject(r) : r.written_object())
+        << " (merged since)\n";
   out << "  valid: " << FormatRange(r.valid()) << "   status: " << v1::Status_Name(r.status())
       << (r.has_confidence() ? "   confidence: " + std::to_string(r.confidence()) : "") << "\n";
   for (const auto& [k, v] : std::map<std::string, v1::Value>(r.qualifiers().begin(), r.qualifiers().end()))

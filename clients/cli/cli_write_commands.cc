@@ -1,4 +1,4 @@
-// annals entity put|delete, document put|delete, relation put, relation retract.
+// annals entity put|delete|merge|unmerge, document put|delete, relation put, relation retract.
 #include <iostream>
 
 #include "absl/strings/str_join.h"
@@ -179,6 +179,48 @@ int EntityDelete(Connection& c, const DeleteOptions& o) {
   return Delete<v1::DeleteEntityRequest>(c, o, "entity", [&](auto* ctx, const auto& req, auto* resp) {
     return c.ingest->DeleteEntity(ctx, req, resp);
   });
+}
+
+namespace {
+
+void PrintMerge(const v1::MergeResponse& response) {
+  const v1::Entity& e = response.entity();
+  std::cout << "'" << e.id() << "' (" << e.label() << ") at revision " << response.revision();
+  if (e.merged_ids_size() > 0) std::cout << " stands for " << absl::StrJoin(e.merged_ids(), " ") << " too";
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int EntityMerge(Connection& c, const MergeOptions& o) {
+  v1::MergeEntitiesRequest request;
+  request.set_survivor(o.survivor);
+  for (const auto& id : o.ids) request.add_ids(id);
+  request.set_request_id(o.request_id);
+  v1::MergeResponse response;
+  if (auto s = c.ingest->MergeEntities(c.Call().get(), request, &response); !s.ok()) return Fail(s);
+  if (c.json) {
+    std::cout << ToJson(response) << "\n";
+    return 0;
+  }
+  std::cout << "merged " << absl::StrJoin(o.ids, " ") << " into ";
+  PrintMerge(response);
+  return 0;
+}
+
+int EntityUnmerge(Connection& c, const std::string& id, const std::string& request_id) {
+  v1::UnmergeEntityRequest request;
+  request.set_id(id);
+  request.set_request_id(request_id);
+  v1::MergeResponse response;
+  if (auto s = c.ingest->UnmergeEntity(c.Call().get(), request, &response); !s.ok()) return Fail(s);
+  if (c.json) {
+    std::cout << ToJson(response) << "\n";
+    return 0;
+  }
+  std::cout << "unmerged ";
+  PrintMerge(response);
+  return 0;
 }
 
 int DocumentDelete(Connection& c, const DeleteOptions& o) {

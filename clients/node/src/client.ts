@@ -20,6 +20,7 @@ import { type AnnalsProto, loadAnnalsProto } from './proto';
 import type { BatchGetEntitiesResponse__Output } from './gen/annals/v1/BatchGetEntitiesResponse';
 import type { Change__Output } from './gen/annals/v1/Change';
 import type { DeleteResponse__Output } from './gen/annals/v1/DeleteResponse';
+import type { MergeResponse__Output } from './gen/annals/v1/MergeResponse';
 import type { DiffServiceClient } from './gen/annals/v1/DiffService';
 import type { DiffValidTimesResponse__Output } from './gen/annals/v1/DiffValidTimesResponse';
 import type { Direction } from './gen/annals/v1/Direction';
@@ -281,6 +282,20 @@ export class AnnalsClient {
   deleteEntity(id: string, options: WriteOptions & { cascade?: boolean } = {}): Promise<DeleteResponse__Output> {
     return this.unary((r, md, o, cb) => this.ingestStub.DeleteEntity(r, md, o, cb),
       { id, cascade: options.cascade ?? false, requestId: options.requestId ?? '' }, options, !!options.requestId);
+  }
+
+  /** Merges entities into `survivor` in one revision: from then on reads resolve each of
+   * `ids` to it (its relations appear under it, its names find it). Resolves to the
+   * survivor as read at that revision, with `mergedIds`. */
+  mergeEntities(survivor: string, ids: string[], options: WriteOptions = {}): Promise<MergeResponse__Output> {
+    return this.unary((r, md, o, cb) => this.ingestStub.MergeEntities(r, md, o, cb),
+      { survivor, ids, requestId: options.requestId ?? '' }, options, !!options.requestId);
+  }
+
+  /** Undoes the merge of one entity, as a new revision: it is itself again. */
+  unmergeEntity(id: string, options: WriteOptions = {}): Promise<MergeResponse__Output> {
+    return this.unary((r, md, o, cb) => this.ingestStub.UnmergeEntity(r, md, o, cb),
+      { id, requestId: options.requestId ?? '' }, options, !!options.requestId);
   }
 
   /** Deletes a document. Rejects with FAILED_PRECONDITION while relations cite it, unless

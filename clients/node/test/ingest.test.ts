@@ -80,6 +80,18 @@ test('deleteEntity and deleteDocument, refused while referenced, cascading on re
   await rejectsWith(client.deleteEntity('engine'), grpc.status.NOT_FOUND, 'id');
 });
 
+test('mergeEntities and unmergeEntity: reads resolve the merged id until the unmerge', async () => {
+  await client.upsertEntities([{ id: 'lovelace', label: 'Ada Lovelace' }, { id: 'ada', label: 'Ada King' }]);
+  const merged = await client.mergeEntities('lovelace', ['ada']);
+  assert.deepEqual([merged.entity?.id, merged.entity?.mergedIds], ['lovelace', ['ada']]);
+  const redirected = await client.getEntity('ada');
+  assert.deepEqual([redirected.id, redirected.redirectedFrom], ['lovelace', 'ada']);
+  await rejectsWith(client.mergeEntities('ada', ['lovelace']), grpc.status.FAILED_PRECONDITION, 'survivor');
+  const unmerged = await client.unmergeEntity('ada');
+  assert.deepEqual([unmerged.entity?.id, unmerged.revision], ['ada', merged.revision + 1]);
+  await rejectsWith(client.unmergeEntity('ada'), grpc.status.FAILED_PRECONDITION, 'id');
+});
+
 test('INVALID_ARGUMENT and ALREADY_EXISTS name the field', async () => {
   const bad = await rejectsWith(client.upsertEntities([{ id: 'ok', label: 'Fine' }, { id: 'X1', label: 'Bad' }]),
     grpc.status.INVALID_ARGUMENT, 'entities[1].id');

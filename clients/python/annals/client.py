@@ -203,6 +203,20 @@ class Client:
         request = ingest_pb2.DeleteEntityRequest(id=id, cascade=cascade, request_id=request_id)
         return self._unary(self.ingest_stub.DeleteEntity, request, timeout, retryable=bool(request_id))
 
+    def merge_entities(self, survivor: str, ids: Sequence[str], *, request_id: str = "",
+                       timeout: Timeout = _UNSET) -> ingest_pb2.MergeResponse:
+        """Merges ``ids`` into ``survivor`` in one revision: from then on reads resolve each
+        of them to it (their relations appear under it, their names find it). The response
+        holds the survivor as read at that revision, with ``merged_ids``."""
+        request = ingest_pb2.MergeEntitiesRequest(survivor=survivor, ids=list(ids), request_id=request_id)
+        return self._unary(self.ingest_stub.MergeEntities, request, timeout, retryable=bool(request_id))
+
+    def unmerge_entity(self, id: str, *, request_id: str = "",
+                       timeout: Timeout = _UNSET) -> ingest_pb2.MergeResponse:
+        """Undoes the merge of one entity, as a new revision: it is itself again."""
+        request = ingest_pb2.UnmergeEntityRequest(id=id, request_id=request_id)
+        return self._unary(self.ingest_stub.UnmergeEntity, request, timeout, retryable=bool(request_id))
+
     def delete_document(self, id: str, *, cascade: bool = False, request_id: str = "",
                         timeout: Timeout = _UNSET) -> ingest_pb2.DeleteResponse:
         """Deletes a document. FAILED_PRECONDITION while relations cite it, unless

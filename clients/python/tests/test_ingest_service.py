@@ -149,6 +149,32 @@ def test_ingest_jsonl_files_twice_writes_once(client: annals.Client, tmp_path) -
     assert (err.value.line, err.value.path) == (2, str(bad))
 
 
+def test_merge_and_unmerge_entities(client: annals.Client) -> None:
+    client.upsert_entities([entity("lovelace", "Ada Lovelace"), entity("ada", "Ada King"),
+                            entity("engine", "Analytical Engine", "project")])
+    client.put_relations([types_pb2.Relation(id="notes", subject="ada", predicate="wrote_notes_on",
+                                             object_id="engine")])
+    merged = client.merge_entities("lovelace", ["ada"], request_id="merge-ada")
+    assert (merged.entity.id, list(merged.entity.merged_ids)) == ("lovelace", ["ada"])
+    assert "Ada King" in merged.entity.aliases
+    assert client.merge_entities("lovelace", ["ada"], request_id="merge-ada").revision == merged.revision
+    redirected = client.get_entity("ada")
+    assert (redirected.id, redirected.redirected_from) == ("lovelace", "ada")
+    notes = client.get_relation("notes")
+    assert (notes.subject, notes.written_subject) == ("lovelace", "ada")
+    with pytest.raises(annals.AnnalsError) as err:
+        client.merge_entities("ada", ["engine"])
+    assert (err.value.code, err.value.field) == (grpc.StatusCode.FAILED_PRECONDITION, "survivor")
+    with pytest.raises(annals.AnnalsError) as err:
+        client.merge_entities("lovelace", ["lovelace"])
+    assert (err.value.code, err.value.field) == (grpc.StatusCode.INVALID_ARGUMENT, "survivor")
+    unmerged = client.unmerge_entity("ada")
+    assert (unmerged.entity.id, unmerged.revision) == ("ada", merged.revision + 1)
+    with pytest.raises(annals.AnnalsError) as err:
+        client.unmerge_entity("ada")
+    assert (err.value.code, err.value.field) == (grpc.StatusCode.FAILED_PRECONDITION, "id")
+
+
 def test_delete_entity_and_document(client: annals.Client) -> None:
     client.upsert_entities([entity("lovelace", "Ada Lovelace"), entity("engine", "Analytical Engine", "project")])
     client.put_documents([types_pb2.Document(id="doc-a", title="A"), types_pb2.Document(id="doc-b", title="B")])
