@@ -350,6 +350,63 @@ TEST_F(DiffTest, GetHistoryListsEveryVersionOldestFirst) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(DiffTest, AMergeIsAChangeOfBothEntitiesScopesAndHistoryAndRelationsFollowTheSurvivor) {
+  Entities({"medvedev", "dmitry-medvedev", "pakistan", "sco"});
+  Put(Rel("consult", "dmitry-medvedev", "consulted", "pakistan"));
+  Put(Rel("member", "pakistan", "member_of", "sco"));
+  const int64_t before = Latest();
+  v1::MergeEntitiesRequest merge;
+  merge.set_survivor("medvedev");
+  merge.add_ids("dmitry-medvedev");
+  v1::MergeResponse merged;
+  ASSERT_TRUE(ingest_->MergeEntities(Ctx().get(), merge, &merged).ok());
+  EXPECT_EQ(merged.revision(), before + 1);
+  EXPECT_EQ(std::vector<std::string>(merged.entity().merged_ids().begin(), merged.entity().merged_ids().end()),
+            std::vector<std::string>{"dmitry-medvedev"});
+  // One change, seen in the scope of either entity and in the whole graph's.
+  v1::Scope survivor;
+  survivor.set_entity_id("medvedev");
+  v1::Scope other;
+  other.set_entity_id("sco");
+  for (const v1::Scope& scope : {v1::Scope(), survivor}) {
+    const auto changes = DiffRevisions(before, merged.revision(), scope);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_EQ(changes[0].kind(), v1::ENTITY_MERGED);
+    EXPECT_EQ(changes[0].id(), "dmitry-medvedev");
+    EXPECT_EQ(changes[0].entity_before().merged_into(), "");
+    EXPECT_EQ(changes[0].entity_after().merged_into(), "medvedev");
+  }
+  EXPECT_TRUE(DiffRevisions(before, merged.revision(), other).empty());
+  // A relation written later naming the merged id is a change in the survivor's scope.
+  Put(Rel("consult-2", "pakistan", "consulted", "dmitry-medvedev"));
+  const auto later = DiffRevisions(merged.revision(), Latest(), survivor);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].relation_after().object_id(), "medvedev");
+  EXPECT_EQ(later[0].relation_after().written_object(), "dmitry-medvedev");
+  // Unmerged: a change again; the history says which version did what.
+  v1::UnmergeEntityRequest unmerge;
+  unmerge.set_id("dmitry-medvedev");
+  ASSERT_TRUE(ingest_->UnmergeEntity(Ctx().get(), unmerge, &merged).ok());
+  EXPECT_EQ(merged.entity().id(), "dmitry-medvedev");
+  v1::GetHistoryRequest history;
+  history.set_entity_id("dmitry-medvedev");
+  v1::GetHistoryResponse page;
+  ASSERT_TRUE(diff_->GetHistory(Ctx().get(), history, &page).ok());
+  std::vector<v1::ChangeKind> kinds;
+  for (const auto& v : page.versions()) kinds.push_back(v.kind());
+  EXPECT_EQ(kinds, (std::vector<v1::ChangeKind>{v1::ENTITY_CREATED, v1::ENTITY_MERGED, v1::ENTITY_UNMERGED}));
+  // The same history in pages of one: each kind still known from the version before it.
+  history.set_page_size(1);
+  kinds.clear();
+  do {
+    page.Clear();
+    ASSERT_TRUE(diff_->GetHistory(Ctx().get(), history, &page).ok());
+    for (const auto& v : page.versions()) kinds.push_back(v.kind());
+    history.set_page_token(page.next_page_token());
+  } while (!page.next_page_token().empty());
+  EXPECT_EQ(kinds, (std::vector<v1::ChangeKind>{v1::ENTITY_CREATED, v1::ENTITY_MERGED, v1::ENTITY_UNMERGED}));
+}
+
 TEST_F(DiffTest, ADeletionIsAChangeInDiffsAndHistoryAndReadsBeforeItAreUnchanged) {
   Entities({"putin", "pakistan", "sco"});
   Put(Rel("visit", "putin", "visited", "pakistan"));
