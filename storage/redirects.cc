@@ -48,6 +48,24 @@ std::string Redirects::Resolve(std::string_view id, int64_t rev) const {
   return at;  // unreachable while the committer refuses cycles (see the header)
 }
 
+int Redirects::Depth(std::string_view survivor, int64_t rev) const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> frontier = {std::string(survivor)};
+  int depth = 0;
+  for (; depth < kMaxChain && !frontier.empty(); ++depth) {
+    std::vector<std::string> next;
+    for (const std::string& target : frontier) {
+      auto it = pointed_at_.find(target);
+      if (it == pointed_at_.end()) continue;
+      for (const std::string& id : it->second)
+        if (TargetAtLocked(id, rev) == target) next.push_back(id);
+    }
+    if (next.empty()) break;
+    frontier = std::move(next);
+  }
+  return depth;
+}
+
 std::vector<std::string> Redirects::Members(std::string_view survivor, int64_t rev) const {
   std::shared_lock lock(mu_);
   std::vector<std::string> out;

@@ -45,6 +45,10 @@ class Redirects {
   // Every entity that resolves to `survivor` at `rev`, directly or through a chain, in id
   // order; `survivor` itself is not listed. None when `survivor` is merged itself.
   std::vector<std::string> Members(std::string_view survivor, int64_t rev) const;
+  // The longest chain of redirects that ends at `survivor` at `rev`: 0 when nothing is
+  // merged into it, 1 when only direct merges are, and so on. The committer keeps every
+  // chain shorter than kMaxChain with it.
+  int Depth(std::string_view survivor, int64_t rev) const;
   // Whether any redirect was ever recorded: reads skip resolution when none was.
   bool empty() const;
 

@@ -385,6 +385,12 @@ absl::Status Store::EntryBuilder::AddMerges(const google::protobuf::RepeatedPtrF
     now[id] = rec.merged_into();
     return &(current[id] = std::move(rec));
   };
+  // The longest chain ending at each entity this entry merged something into, or merges.
+  absl::flat_hash_map<std::string, int> depth;
+  const auto depth_of = [&](const std::string& id) {
+    auto it = depth.find(id);
+    return it != depth.end() ? it->second : store_->redirects_.Depth(id, rev_ - 1);
+  };
   // The survivor `id` stands for now (the end of its chain).
   const auto resolve = [&](const std::string& id) {
     std::string at = id;
@@ -426,6 +432,14 @@ absl::Status Store::EntryBuilder::AddMerges(const google::protobuf::RepeatedPtrF
       // Unreachable while no merged entity can be a target, kept as the rule it enforces.
       if (resolve(m.into()) == m.id())
         return FieldFailure(absl::StatusCode::kFailedPrecondition, into_field, "the merge would make a cycle");
+      // Reads follow a chain at most Redirects::kMaxChain steps.
+      const int chain = depth_of(m.id()) + 1;
+      if (chain >= Redirects::kMaxChain)
+        return FieldFailure(absl::StatusCode::kFailedPrecondition, id_field,
+                            absl::StrCat("merging '", m.id(), "' would make a chain of ", chain,
+                                         " merges; at most ", Redirects::kMaxChain - 1, " are followed"));
+      depth[m.id()] = depth_of(m.id());
+      depth[m.into()] = std::max(depth_of(m.into()), chain);
     }
     writer_.Merge(*previous, m.into());
     previous->set_merged_into(m.into());

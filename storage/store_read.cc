@@ -136,6 +136,10 @@ absl::StatusOr<RelationPage> Store::FindRelations(const RelationFilter& filter, 
   if (resolve && !filter.entity_id.empty()) {
     RelationFilter each = filter;
     each.entity_id = redirects_.Resolve(filter.entity_id, rev);
+    // Paired with itself through merges: as PlanScans does for one entity, the outgoing
+    // scans alone list each relation inside the group once.
+    if (filter.outgoing && !filter.other_id.empty() && redirects_.Resolve(filter.other_id, rev) == each.entity_id)
+      each.incoming = false;
     plan = PlanScans(each);
     for (const std::string& member : redirects_.Members(each.entity_id, rev)) {
       each.entity_id = member;

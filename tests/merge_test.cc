@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -187,6 +188,39 @@ TEST_F(MergeTest, ChainsResolveToTheLastSurvivor) {
   const int64_t u = MustCommit(Unmerge("a")).revision;
   EXPECT_EQ(store_->ResolveEntityId("b", u), "a");
   EXPECT_EQ(RelationsOf("a", u), (std::map<std::string, std::string>{{"ra", "a>x"}, {"rb", "a>x"}}));
+}
+
+TEST_F(MergeTest, AnEntityPairedWithItselfThroughAMergeListsEachRelationOnce) {
+  WriteSet setup;
+  setup.entities = {Entity("a", "A"), Entity("b", "B")};
+  setup.relations = {Relation("ab", "a", "b"), Relation("ba", "b", "a"), Relation("bb", "b", "b")};
+  MustCommit(setup);
+  const int64_t r = MustCommit(Merge({"b"}, "a")).revision;
+  for (const std::string& other : {"a", "b"}) {
+    RelationFilter f;
+    f.entity_id = "a";
+    f.other_id = other;
+    auto page = store_->FindRelations(f, r, "", 100, View::kBasic);
+    ASSERT_TRUE(page.ok());
+    std::vector<std::string> ids;
+    for (const auto& h : page->hits) ids.push_back(h.relation.id());
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"ab", "ba", "bb"})) << "other " << other;
+  }
+}
+
+TEST_F(MergeTest, AChainLongerThanReadsFollowIsRefused) {
+  WriteSet setup;
+  for (int i = 0; i <= Redirects::kMaxChain; ++i) setup.entities.push_back(Entity(absl::StrCat("e", i), "E"));
+  MustCommit(setup);
+  // e0 into e1, then e1 into e2, ...: the chain from e0 grows by one each time.
+  for (int i = 0; i + 1 < Redirects::kMaxChain; ++i) MustCommit(Merge({absl::StrCat("e", i)}, absl::StrCat("e", i + 1)));
+  const int64_t head = store_->LatestRevision();
+  EXPECT_EQ(store_->ResolveEntityId("e0", head), absl::StrCat("e", Redirects::kMaxChain - 1));
+  auto refused = store_->Commit(Merge({absl::StrCat("e", Redirects::kMaxChain - 1)}, absl::StrCat("e", Redirects::kMaxChain)));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_EQ(FieldOf(refused.status()), "merges[0].id");
+  EXPECT_EQ(store_->LatestRevision(), head);
 }
 
 TEST_F(MergeTest, BadMergesAreRefusedNamingTheFieldAndWriteNothing) {
